@@ -1,0 +1,127 @@
+import type { Readable } from "node:stream";
+
+/** Counters reported while an archive is packed, extracted, uploaded or copied. */
+export interface Progress {
+  /** Bytes processed so far (source bytes for pack and extract, archive bytes for transfers). */
+  bytes: number;
+  /** Entries processed so far. */
+  files: number;
+  /** Total bytes, when known in advance. */
+  totalBytes?: number;
+}
+
+/** Why a path was skipped or archived with a caveat. */
+export type ArchiveWarningCode =
+  | "FILE_CHANGED"
+  | "FILE_VANISHED"
+  | "SPECIAL_FILE_SKIPPED"
+  | "INVALID_NAME"
+  | "UNREADABLE";
+
+/** A non-fatal problem with one path; the operation goes on. */
+export interface ArchiveWarning {
+  code: ArchiveWarningCode;
+  /** The path, relative to the root, `/`-separated (best effort for names that are not UTF-8). */
+  path: string;
+  /** A sentence for people. */
+  message: string;
+}
+
+/** Options shared by pack and extract. */
+export interface ArchiveOperationOptions {
+  /** Stops the operation; it then rejects with code `ABORTED` and leaves nothing that looks complete. */
+  signal?: AbortSignal;
+  /** Called with running counters (throttled by the caller if it needs to be). */
+  onProgress?: (progress: Progress) => void;
+  /** Called once per skipped or changed path. */
+  onWarning?: (warning: ArchiveWarning) => void;
+}
+
+/** Options of `pack`. */
+export interface PackOptions extends ArchiveOperationOptions {
+  /** gitignore-style rules: a newline-separated string or an array of lines. */
+  ignore?: string | readonly string[];
+  /**
+   * Name of an ignore file in the root whose rules are merged in (default `.pteroignore`); `false` to
+   * not read one.
+   */
+  ignoreFile?: string | false;
+  /** gzip level 0-9, default 1. */
+  level?: number;
+}
+
+/** What a finished pack produced. */
+export interface PackResult {
+  /** `sha256:<hex>` of the archive bytes exactly as streamed out. */
+  checksum: string;
+  /** Size of the archive in bytes. */
+  bytes: number;
+  /** Regular files archived. */
+  files: number;
+  /** Directories archived. */
+  directories: number;
+  /** Symbolic links archived. */
+  symlinks: number;
+  /** Bytes of file content archived (before compression). */
+  sourceBytes: number;
+  /** Paths skipped (special files, vanished files, bad names). */
+  skipped: number;
+}
+
+/** A pack in progress: read `stream` (a tar.gz) and await `result` once it ends. */
+export interface PackHandle {
+  stream: Readable;
+  /** Resolves when the stream has ended; rejects if packing failed or was aborted. */
+  result: Promise<PackResult>;
+}
+
+/** Limits that stop archive bombs during extract. */
+export interface ExtractLimits {
+  /** Most entries accepted (default 10,000,000). */
+  maxEntries?: number;
+  /** Most uncompressed bytes of file content accepted (default 1 TiB). */
+  maxBytes?: number;
+  /** Deepest path accepted, in segments (default 256). */
+  maxDepth?: number;
+}
+
+/** `truncate`: the target ends up holding exactly the archive. `merge`: archive entries overwrite, others stay. */
+export type RestoreMode = "truncate" | "merge";
+
+/** Options of `extract`. */
+export interface ExtractOptions extends ArchiveOperationOptions {
+  /** Default `merge`. */
+  mode?: RestoreMode;
+  /** `sha256:<hex>` the archive must match; nothing in the target changes unless it does. */
+  expectedChecksum?: string;
+  /** Restore only these paths (files, or directories with all they hold). */
+  only?: readonly string[];
+  limits?: ExtractLimits;
+  /** Archive size, if known, for progress. */
+  totalBytes?: number;
+}
+
+/** What a finished extract wrote. */
+export interface ExtractResult {
+  /** `sha256:<hex>` of the archive bytes read. */
+  checksum: string;
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** Bytes of file content written. */
+  bytes: number;
+}
+
+/** One entry of an archive, as `contents` lists it. */
+export interface ArchiveEntry {
+  path: string;
+  type: "file" | "directory" | "symlink" | "hardlink" | "other";
+  size: number;
+  mode: number;
+  mtime: Date;
+  /** Symlink or hard link target. */
+  linkTarget?: string;
+}
+
+/** Where an archive is read from: a readable stream or any async iterable of bytes. */
+export type ArchiveSource = Readable | AsyncIterable<Uint8Array>;

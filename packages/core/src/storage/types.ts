@@ -1,0 +1,54 @@
+import type { Readable } from "node:stream";
+
+/** Options of {@link StorageAdapter.put}. */
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** Called with the bytes stored so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** Options of {@link StorageAdapter.get}. */
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** Inclusive byte range; `end` defaults to the last byte. */
+  range?: { start: number; end?: number };
+}
+
+/** What {@link StorageAdapter.stat} and {@link StorageAdapter.list} say of one object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/** Options of {@link StorageAdapter.downloadUrl}. */
+export interface DownloadUrlOptions {
+  /** Seconds the URL stays valid (default 900, i.e. 15 minutes). */
+  expiresIn?: number;
+  /** File name offered to the browser. */
+  filename?: string;
+}
+
+/**
+ * The contract every storage backend implements. Keys are `/`-separated relative names such as
+ * `<server>/<uuid>.tar.gz`; core validates them (see `validateKey`) before an adapter sees them.
+ */
+export interface StorageAdapter {
+  /** Short name for messages and logs (`local`, `s3`, `memory`). */
+  readonly name: string;
+  /**
+   * Stores a stream under `key`. The object becomes visible only once complete; a failed or aborted
+   * put leaves no object and nothing half-uploaded behind.
+   */
+  put(key: string, body: Readable | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<ObjectInfo>;
+  /** Reads an object. Rejects with `NOT_FOUND` when it does not exist. */
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  /** Describes an object, or returns `undefined` when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Removes an object; removing a missing one succeeds. */
+  delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix`, pagination hidden. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** A URL that downloads the object without other credentials, when the adapter supports it. */
+  downloadUrl?(key: string, options?: DownloadUrlOptions): Promise<string>;
+}

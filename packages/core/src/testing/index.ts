@@ -1,0 +1,2 @@
+// Test helpers for adapter authors: the storage contract suite.
+export {};
