@@ -1,9 +1,5 @@
 // Public API of @strongbox/core. Each section is owned by one module family; keep exports grouped.
 
-// errors
-export { ERROR_CODES, StrongboxError, abortError, isStrongboxError, throwIfAborted } from "./errors.js";
-export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
-
 // archive: shared types
 export type {
   ArchiveEntry,
@@ -20,12 +16,21 @@ export type {
   Progress,
   RestoreMode,
 } from "./archive/types.js";
+export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
+// errors
+export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
 
 // archive: pack + ignore rules
 
 // archive: extract + contents
 
 // storage
-export type { DownloadUrlOptions, GetOptions, ObjectInfo, PutOptions, StorageAdapter } from "./storage/types.js";
+export type {
+  DownloadUrlOptions,
+  GetOptions,
+  ObjectInfo,
+  PutOptions,
+  StorageAdapter,
+} from "./storage/types.js";
 
 // manager
