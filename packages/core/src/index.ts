@@ -24,6 +24,19 @@ export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAbort
 
 // archive: extract + contents
 
+// manager
+export type {
+  ActivityEvent,
+  ActivityEventName,
+  Actor,
+  BackupOwner,
+  BackupPolicy,
+  BackupRecord,
+  CreateDecision,
+  Decision,
+  PolicyInput,
+  ServerState,
+} from "./manager/types.js";
 // storage
 export type {
   DownloadUrlOptions,
@@ -32,5 +45,3 @@ export type {
   PutOptions,
   StorageAdapter,
 } from "./storage/types.js";
-
-// manager
