@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ensureTree, TREE_NAMES } from "../src/generate.js";
+import { checkTargets, median, renderMarkdown } from "../src/report.js";
+
+const dirs: string[] = [];
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "strongbox-bench-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function digest(root: string): string {
+  const hash = createHash("sha256");
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }).sort((a, b) =>
+    join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)),
+  )) {
+    const path = join(entry.parentPath, entry.name);
+    hash.update(path.slice(root.length));
+    if (entry.isFile()) hash.update(readFileSync(path));
+  }
+  return hash.digest("hex");
+}
+
+describe("tree generators", () => {
+  it.each(TREE_NAMES)("%s is deterministic and counts what it wrote", (name) => {
+    const a = ensureTree(temp(), name, 0.001);
+    const b = ensureTree(temp(), name, 0.001);
+    expect(digest(a.root)).toBe(digest(b.root));
+    const files = readdirSync(a.root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(files.length).toBe(a.info.files);
+  });
+
+  it("half of many-small is text that compresses and half random bytes", () => {
+    const { root } = ensureTree(temp(), "many-small", 0.001);
+    const text = readFileSync(join(root, "d0/s0/f0.txt"));
+    const bin = readFileSync(join(root, "d0/s0/f1.bin"));
+    expect(text.toString("utf8")).toMatch(/^[a-z= \n]+$/);
+    expect(new Set(bin).size).toBeGreaterThan(200);
+  });
+});
+
+describe("report", () => {
+  it("takes medians and checks targets as ratios", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const tree = { name: "many-small" as const, scale: 1, files: 10, bytes: 2 ** 20, ignore: [] };
+    const s = (seconds: number) => [{ seconds, rssMiB: 100 }];
+    const results = [
+      { id: "strongbox -1", kind: "pack" as const, samples: s(9) },
+      { id: "tar | pigz -1", kind: "pack" as const, samples: s(10) },
+      { id: "strongbox unpack", kind: "unpack" as const, samples: [{ seconds: 14, rssMiB: 200 }] },
+      { id: "tar -xzf", kind: "unpack" as const, samples: s(10) },
+    ];
+    const targets = checkTargets(tree, results);
+    expect(targets.find((t) => t.target.startsWith("pack -1"))).toMatchObject({ met: true, ratio: 0.9 });
+    expect(targets.find((t) => t.target.startsWith("unpack"))).toMatchObject({ met: false, ratio: 1.4 });
+    expect(targets.find((t) => t.target === "strongbox unpack peak RSS <= 150 MiB")?.met).toBe(false);
+    expect(renderMarkdown({ date: "d", scale: 1 }, [{ tree, results, targets }])).toContain("| tar | pigz -1 |");
+  });
+});
