@@ -21,6 +21,7 @@ export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
 export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
 
 // archive: pack + ignore rules
+export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
 
 // archive: extract + contents
 
@@ -37,6 +38,10 @@ export type {
   PolicyInput,
   ServerState,
 } from "./manager/types.js";
+// io: rate limits
+export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
+export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
+
 // storage
 export type {
   DownloadUrlOptions,
