@@ -1,0 +1,45 @@
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
+import { StrongboxError } from "../errors.js";
+
+/** `1.5 GiB`, `300 MiB`, `12 KiB`, `512 B`: sizes as people read them. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Bytes an unprivileged writer may still use on the volume holding `path` (or its nearest existing parent). */
+export async function freeSpace(path: string): Promise<number> {
+  let at = path;
+  for (;;) {
+    try {
+      const s = await statfs(at);
+      return s.bavail * s.bsize;
+    } catch (error) {
+      const parent = dirname(at);
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || parent === at) throw error;
+      at = parent;
+    }
+  }
+}
+
+/**
+ * Throws `INSUFFICIENT_SPACE` when the volume holding `path` has less than `needed` bytes free, with a
+ * message that says how much `what` needs and how much is free.
+ */
+export async function ensureSpace(path: string, needed: number, what: string): Promise<void> {
+  const free = await freeSpace(path);
+  if (free >= needed) return;
+  throw new StrongboxError(
+    "INSUFFICIENT_SPACE",
+    `Not enough disk space for ${what}: it needs about ${formatBytes(needed)} on the volume of ${path}, ` +
+      `which has ${formatBytes(free)} free. Free up ${formatBytes(needed - free)} or use another disk.`,
+    { details: { path, needed, free } },
+  );
+}
