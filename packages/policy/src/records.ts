@@ -1,0 +1,28 @@
+import type { BackupRecord } from "./types.js";
+
+/** True while the backup runs (it has no completion time yet). */
+export function isInProgress(backup: BackupRecord): boolean {
+  return backup.completed_at === null;
+}
+
+/** True when the backup completed and succeeded: the only kind that can be restored or downloaded. */
+export function isSuccessful(backup: BackupRecord): boolean {
+  return backup.completed_at !== null && backup.is_successful;
+}
+
+/** The backup's creation time in epoch milliseconds, or NaN when `created_at` does not parse. */
+export function createdAtMs(backup: BackupRecord): number {
+  return Date.parse(backup.created_at);
+}
+
+/**
+ * The backups that carry a readable creation time, oldest first (ties keep their input order). Rules that
+ * delete skip an undatable backup rather than guess its age.
+ */
+export function datedOldestFirst(backups: readonly BackupRecord[]): BackupRecord[] {
+  return backups
+    .map((backup) => ({ backup, time: createdAtMs(backup) }))
+    .filter((entry) => !Number.isNaN(entry.time))
+    .sort((a, b) => a.time - b.time)
+    .map((entry) => entry.backup);
+}
