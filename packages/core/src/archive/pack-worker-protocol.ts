@@ -1,0 +1,58 @@
+import type { ArchiveWarning } from "./types.js";
+
+/**
+ * Size of the tar blocks the pack worker hands to the main thread: big enough that zlib setup and
+ * message passing cost little, small enough that a few in flight keep memory flat (perf-notes.md).
+ */
+export const PACK_BLOCK_SIZE = 512 * 1024;
+
+/**
+ * Blocks the worker may have handed over that the compressor has not taken yet. The worker sleeps
+ * (Atomics.wait) once it is this far ahead, so a slow consumer bounds memory.
+ */
+export const PACK_BLOCKS_IN_FLIGHT = 4;
+
+/** Slots of the shared Int32Array between the main thread and the pack worker. */
+export const SHARED_IN_FLIGHT = 0;
+/** 1 once the main thread wants the worker to stop. */
+export const SHARED_CANCEL = 1;
+/** Length of the shared Int32Array. */
+export const SHARED_SLOTS = 2;
+
+/** What the main thread tells the pack worker at start. */
+export interface PackWorkerData {
+  /** Absolute path of the directory to pack (already checked to be a directory). */
+  root: string;
+  /** Ignore rules, one a line (already validated by compiling them once on the main thread). */
+  ignoreRules: string;
+  /** Absolute paths never archived (the archive being written, when it lies inside the root). */
+  exclude: string[];
+  /** SharedArrayBuffer of {@link SHARED_SLOTS} Int32 slots. */
+  shared: SharedArrayBuffer;
+  blockSize: number;
+  blocksInFlight: number;
+}
+
+/** Running counters, sent with every block. */
+export interface PackCounters {
+  /** Entries archived so far (files, directories, symlinks). */
+  entries: number;
+  /** File content bytes archived so far. */
+  sourceBytes: number;
+}
+
+/** Totals of a finished walk. */
+export interface PackTreeStats {
+  files: number;
+  directories: number;
+  symlinks: number;
+  sourceBytes: number;
+  skipped: number;
+}
+
+/** Messages from the pack worker, in the order they happen. */
+export type PackWorkerMessage =
+  | { type: "block"; buffer: ArrayBuffer; length: number; counters: PackCounters }
+  | { type: "warning"; warning: ArchiveWarning }
+  | { type: "done"; stats: PackTreeStats }
+  | { type: "fatal"; message: string; errno?: string; path?: string };

@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { abortError, isStrongboxError, StrongboxError, throwIfAborted } from "../errors.js";
+import { compress } from "./compress.js";
+import { resolvePackInput } from "./pack-input.js";
+import { startPackWorker } from "./pack-worker-client.js";
+import type { PackHandle, PackOptions, PackResult } from "./types.js";
+
+/**
+ * Packs the directory `root` into a `.tar.gz` stream. The walk, reads and tar headers run in a worker
+ * thread; the gzip output is hashed (sha256) and counted as it streams out, never re-read.
+ *
+ * Entries are sorted by name, so the same tree gives the same archive. Symlinks are stored as links,
+ * fifos, sockets and devices are skipped, and files that change while read are archived as their
+ * header says: each case is reported through `onWarning`, and the archive stays valid.
+ *
+ * @example
+ * ```ts
+ * const { stream, result } = pack("/srv/minecraft", { ignore: ["*.log", "cache/"] });
+ * await pipeline(stream, createWriteStream("backup.tar.gz"));
+ * const { checksum, bytes } = await result;
+ * ```
+ * @returns the stream to read, and the result once it has ended. The stream errors (and `result`
+ * rejects) with `NOT_FOUND` or `INVALID_INPUT` for a bad root or options, and with `ABORTED` when
+ * `options.signal` fires or the stream is destroyed before its end.
+ */
+export function pack(root: string, options: PackOptions = {}): PackHandle {
+  return startPack(root, options, []);
+}
+
+/**
+ * {@link pack}, leaving out the absolute paths in `exclude` (the archive being written, when it lies
+ * inside the root).
+ */
+export function startPack(root: string, options: PackOptions, exclude: readonly string[]): PackHandle {
+  // Fires when the stream closes for any reason, so an abandoned pack stops its worker.
+  const closed = new AbortController();
+  const signal =
+    options.signal === undefined ? closed.signal : AbortSignal.any([options.signal, closed.signal]);
+  let summary: PackResult | undefined;
+  const stream = Readable.from(
+    archiveBytes(root, options, exclude, signal, (result) => {
+      summary = result;
+    }),
+    { objectMode: false },
+  );
+  const onAbort = (): void => {
+    stream.destroy(abortError(signal, "Packing"));
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  stream.once("close", () => {
+    signal.removeEventListener("abort", onAbort);
+    closed.abort();
+  });
+  // Settled by whichever comes first: "end", "error", or "close". A destroyed Readable.from may still
+  // emit "end", so only a summary (set when the archive is complete) counts as success.
+  const result = new Promise<PackResult>((resolve, reject) => {
+    stream.once("end", () => (summary === undefined ? reject(closedEarly()) : resolve(summary)));
+    stream.once("error", (error) => reject(packFailure(error, options.signal)));
+    stream.once("close", () => reject(closedEarly()));
+  });
+  result.catch(() => {});
+  return { stream, result };
+}
+
+async function* archiveBytes(
+  root: string,
+  options: PackOptions,
+  exclude: readonly string[],
+  signal: AbortSignal,
+  done: (result: PackResult) => void,
+): AsyncGenerator<Buffer> {
+  const input = await resolvePackInput(root, options, exclude);
+  throwIfAborted(signal, "Packing");
+  const run = startPackWorker(input, { ...options, signal });
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const gzip = compress(run.blocks, { level: options.level ?? 1, signal });
+  for await (const chunk of gzip as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    yield chunk;
+  }
+  const stats = await run.stats;
+  done({ checksum: `sha256:${hash.digest("hex")}`, bytes, ...stats });
+}
+
+function packFailure(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (isStrongboxError(error)) return error;
+  return signal?.aborted ? abortError(signal, "Packing") : error;
+}
+
+function closedEarly(): StrongboxError {
+  return new StrongboxError("ABORTED", "Packing stopped because its stream was closed before the end.");
+}
