@@ -38,7 +38,7 @@ export function parseCommandArgs<const T extends NonNullable<ParseArgsConfig["op
   command: string,
   args: string[],
   options: T,
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>> {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
