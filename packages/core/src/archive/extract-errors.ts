@@ -1,0 +1,60 @@
+import { isStrongboxError, StrongboxError } from "../errors.js";
+
+/** `INVALID_INPUT` for an archive whose bytes cannot be read as a complete tar.gz. */
+export function corruptArchive(reason: string, details: Record<string, unknown> = {}): StrongboxError {
+  return new StrongboxError("INVALID_INPUT", `The archive is corrupt or truncated: ${reason}.`, {
+    details: { ...details, reason },
+  });
+}
+
+/** `UNSAFE_ARCHIVE_ENTRY` for an entry that would write outside the target or through a link. */
+export function unsafeEntry(path: string, reason: string): StrongboxError {
+  return new StrongboxError(
+    "UNSAFE_ARCHIVE_ENTRY",
+    `The archive was refused because its entry "${path}" ${reason}; nothing was changed.`,
+    { details: { path, reason } },
+  );
+}
+
+/** `INVALID_INPUT` for an archive that goes past one of the configured extract limits. */
+export function limitExceeded(limit: string, value: number, max: number): StrongboxError {
+  return new StrongboxError(
+    "INVALID_INPUT",
+    `The archive was refused because it exceeds the ${limit} limit (${max}); raise the limit if it is trusted.`,
+    { details: { limit, value, max } },
+  );
+}
+
+const CORRUPT_ZLIB_CODES = new Set(["Z_DATA_ERROR", "Z_BUF_ERROR", "Z_STREAM_ERROR", "Z_NEED_DICT"]);
+const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT"]);
+
+/**
+ * Turns what zlib or the filesystem threw during an extract into a {@link StrongboxError} a person can act
+ * on; other errors pass through unchanged.
+ */
+export function toExtractError(error: unknown, target: string): unknown {
+  if (isStrongboxError(error)) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return error;
+  const message = (error as Error).message;
+  if (CORRUPT_ZLIB_CODES.has(code)) {
+    return new StrongboxError("INVALID_INPUT", `The archive is corrupt or truncated: ${message}.`, {
+      cause: error,
+      details: { reason: message },
+    });
+  }
+  if (NO_SPACE_CODES.has(code)) {
+    return new StrongboxError(
+      "INSUFFICIENT_SPACE",
+      `There is not enough disk space to extract the archive into "${target}"; the target was left unchanged.`,
+      { cause: error, details: { target } },
+    );
+  }
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    return new StrongboxError("INVALID_INPUT", `The target "${target}" cannot be written (${code}).`, {
+      cause: error,
+      details: { target, errno: code },
+    });
+  }
+  return error;
+}

@@ -1,0 +1,29 @@
+// Entry point of the extract worker thread: feeds message-borne archive bytes to runExtractJob.
+import { parentPort, workerData } from "node:worker_threads";
+import { type ExtractJobParams, runExtractJob } from "./extract-job.js";
+import { MessageInput } from "./extract-worker-input.js";
+import { type FromExtractWorker, serializeError, type ToExtractWorker } from "./extract-worker-protocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("extract-worker must run in a worker thread.");
+const post = (message: FromExtractWorker): void => port.postMessage(message);
+
+const controller = new AbortController();
+const input = new MessageInput((bytes) => post({ type: "ack", bytes }));
+port.on("message", (message: ToExtractWorker) => {
+  if (message.type === "chunk") input.push(message.data);
+  else if (message.type === "end") input.end();
+  else {
+    controller.abort();
+    input.end();
+  }
+});
+
+runExtractJob(input, workerData as ExtractJobParams, {
+  signal: controller.signal,
+  onProgress: (progress) => post({ type: "progress", progress }),
+  onWarning: (warning) => post({ type: "warning", warning }),
+}).then(
+  (result) => post({ type: "done", result }),
+  (error: unknown) => post({ type: "fail", error: serializeError(error) }),
+);
