@@ -60,11 +60,14 @@ try {
   const started = await manager.create(serverId, { name: "Before the update", ignored });
   const backup = await manager.wait(serverId, started.uuid);
   if (!backup.is_successful) throw new Error(`the backup failed: ${backup.error}`);
-  say(`2. Backed it up, ignoring ${JSON.stringify(backup.ignored_files)}: ${backup.bytes} bytes, ${backup.checksum}.`);
+  say(
+    `2. Backed it up, ignoring ${JSON.stringify(backup.ignored_files)}: ${backup.bytes} bytes, ${backup.checksum}.`,
+  );
 
   const page = await manager.list(serverId);
   say(`3. The server has ${page.backup_count} backup(s):`);
-  for (const b of page.data) say(`   ${b.uuid}  ${b.name}  ${b.is_successful ? "successful" : "failed"}  ${b.bytes} B`);
+  for (const b of page.data)
+    say(`   ${b.uuid}  ${b.name}  ${b.is_successful ? "successful" : "failed"}  ${b.bytes} B`);
 
   const stored = await sha256(await storage.get(`${serverId}/${backup.uuid}.tar.gz`));
   if (stored !== backup.checksum) throw new Error(`checksum mismatch: ${stored} != ${backup.checksum}`);
@@ -76,9 +79,13 @@ try {
 
   await manager.restore(serverId, backup.uuid, { truncate: true });
   const after = await listTree(serverRoot);
-  if (after.includes("griefed.txt") || !after.includes("world/region/r.0.0.mca")) throw new Error("restore did not truncate");
-  if (after.some((p) => p.startsWith("logs") || p.startsWith("cache"))) throw new Error("ignored files came back");
-  say(`6. Restored with truncate: the folder holds exactly the backup (${after.length} entries, no griefed.txt).`);
+  if (after.includes("griefed.txt") || !after.includes("world/region/r.0.0.mca"))
+    throw new Error("restore did not truncate");
+  if (after.some((p) => p.startsWith("logs") || p.startsWith("cache")))
+    throw new Error("ignored files came back");
+  say(
+    `6. Restored with truncate: the folder holds exactly the backup (${after.length} entries, no griefed.txt).`,
+  );
 
   const copy = join(work, "restored-copy");
   const result = await extract(await storage.get(`${serverId}/${backup.uuid}.tar.gz`), copy, {

@@ -62,6 +62,8 @@ describe("report", () => {
     expect(targets.find((t) => t.target.startsWith("pack -1"))).toMatchObject({ met: true, ratio: 0.9 });
     expect(targets.find((t) => t.target.startsWith("unpack"))).toMatchObject({ met: false, ratio: 1.4 });
     expect(targets.find((t) => t.target === "strongbox unpack peak RSS <= 150 MiB")?.met).toBe(false);
-    expect(renderMarkdown({ date: "d", scale: 1 }, [{ tree, results, targets }])).toContain("| tar | pigz -1 |");
+    expect(renderMarkdown({ date: "d", scale: 1 }, [{ tree, results, targets }])).toContain(
+      "| tar | pigz -1 |",
+    );
   });
 });
