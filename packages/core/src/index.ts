@@ -17,15 +17,43 @@ export type {
   RestoreMode,
 } from "./archive/types.js";
 export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
+
 // errors
 export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
 
 // archive: pack + ignore rules
+export { pack } from "./archive/pack.js";
+export { packToFile } from "./archive/pack-file.js";
 export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
 
 // archive: extract + contents
+export { type ContentsOptions, contents } from "./archive/contents.js";
+export { extract } from "./archive/extract.js";
+export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";
 
 // manager
+export type { ActivityListener, ListenerErrorHandler } from "./manager/activity.js";
+export type {
+  ActiveOperation,
+  BackupManager,
+  BackupManagerOptions,
+  BackupPage,
+  BackupWarning,
+  CreateBackupOptions,
+  ListBackupsOptions,
+  RestoreBackupOptions,
+} from "./manager/api.js";
+export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
+export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
+export { createBackupManager } from "./manager/manager.js";
+export {
+  type MigratedBackup,
+  type MigrateOptions,
+  type MigrateSummary,
+  migrateBackups,
+} from "./manager/migrate.js";
+export type { OperationProgress } from "./manager/progress.js";
+export { type BackupStatus, backupStatus } from "./manager/records.js";
 export type {
   ActivityEvent,
   ActivityEventName,
@@ -38,11 +66,34 @@ export type {
   PolicyInput,
   ServerState,
 } from "./manager/types.js";
-// io: rate limits
-export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
+
+// io: rate limits, disk space
+export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
 export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
+export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
+
+// schedules
+export { createBackupScheduler } from "./schedule/scheduler.js";
+export type {
+  BackupSchedule,
+  BackupScheduler,
+  BackupSchedulerOptions,
+  ScheduledRun,
+  ScheduleInfo,
+  SkipReason,
+  StopSchedulerOptions,
+} from "./schedule/types.js";
 
 // storage
+export {
+  DEFAULT_DOWNLOAD_EXPIRY_SECONDS,
+  MAX_DOWNLOAD_EXPIRY_SECONDS,
+  validateDownloadOptions,
+} from "./storage/download-options.js";
+export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, validateKey, validatePrefix } from "./storage/keys.js";
+export { createMemoryStorage, type MemoryStorageOptions } from "./storage/memory.js";
+export { objectNotFound } from "./storage/object-not-found.js";
+export { type ResolvedRange, resolveRange, validateRange } from "./storage/ranges.js";
 export type {
   DownloadUrlOptions,
   GetOptions,
@@ -50,3 +101,4 @@ export type {
   PutOptions,
   StorageAdapter,
 } from "./storage/types.js";
+export { withKeyValidation } from "./storage/with-key-validation.js";

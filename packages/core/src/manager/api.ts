@@ -1,0 +1,159 @@
+import type { ArchiveWarningCode } from "../archive/types.js";
+import type { StorageAdapter } from "../storage/types.js";
+import type { ActivityListener, ListenerErrorHandler } from "./activity.js";
+import type { BackupCatalog } from "./catalog.js";
+import type { OperationProgress } from "./progress.js";
+import type { Actor, BackupPolicy, BackupRecord, ServerState } from "./types.js";
+
+/** A non-fatal problem during an operation: a path skipped or changed while packed, a refresh that failed. */
+export interface BackupWarning {
+  server: string;
+  /** The backup's uuid. */
+  backup: string;
+  /** An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed) or `RETENTION_FAILED`. */
+  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED";
+  /** The path concerned, for archive warnings. */
+  path?: string;
+  message: string;
+}
+
+/** Options of {@link createBackupManager}. */
+export interface BackupManagerOptions {
+  /** Where archives (and, by default, their manifests) are stored. Keys are validated by the manager. */
+  storage: StorageAdapter;
+  /** Where records are kept; default: JSON manifests beside the archives (`createManifestCatalog`). */
+  catalog?: BackupCatalog;
+  /** Rules asked before each action; default: everything allowed. */
+  policy?: BackupPolicy;
+  /** The folder a server's files live in: what a backup reads and a restore writes. */
+  serverRoot: (server: string) => string | Promise<string>;
+  /** The server's current state, given to `policy.restore`; default `offline`. */
+  serverState?: (server: string) => ServerState | Promise<ServerState>;
+  /** Activity events. Never awaited: a slow or throwing listener neither blocks nor breaks an operation. */
+  onActivity?: ActivityListener;
+  /**
+   * Told when `onActivity` throws or rejects. Without it the first failure is printed with
+   * `console.warn` and later ones are dropped.
+   */
+  onListenerError?: ListenerErrorHandler;
+  /** Running counters, at most 4 a second per operation, plus a final report. */
+  onProgress?: (progress: OperationProgress) => void;
+  /** Paths skipped or changed while packed, and records that could not be refreshed. */
+  onWarning?: (warning: BackupWarning) => void;
+  /** gzip level 0-9 (default 1). */
+  level?: number;
+  /** How often a running backup refreshes its record (default 10 s). */
+  heartbeatMs?: number;
+  /** A record not refreshed for this long belongs to a process that stopped (default 60 s). */
+  staleAfterMs?: number;
+  /** The clock for timestamps and staleness (default: the system clock). */
+  now?: () => Date;
+  /** This host's name in the records' owner (default `os.hostname()`). */
+  host?: string;
+}
+
+/** Options of {@link BackupManager.create}. */
+export interface CreateBackupOptions {
+  /** Default: `Backup at YYYY-MM-DD HH:MM:SS` (UTC), as the panel names them. At most 191 characters. */
+  name?: string;
+  /** gitignore-style rules: a newline-separated string or an array of lines. */
+  ignored?: string | readonly string[];
+  /** Create the backup locked (the policy decides who may). */
+  locked?: boolean;
+  actor?: Actor;
+  /** A scheduled backup may rotate out the oldest one at the limit, when the policy allows. */
+  scheduled?: boolean;
+  /** Cancels the backup, like {@link BackupManager.cancel}. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link BackupManager.list}. */
+export interface ListBackupsOptions {
+  /** 1-based page (default 1). */
+  page?: number;
+  /** Backups per page: default 20, larger values are lowered to 50 (as the panel does). */
+  perPage?: number;
+}
+
+/** One page of backups, newest first, with the panel API's pagination meta. */
+export interface BackupPage {
+  data: BackupRecord[];
+  pagination: { total: number; count: number; per_page: number; current_page: number; total_pages: number };
+  /** Every backup of the server, whatever its status. */
+  backup_count: number;
+}
+
+/** Options of {@link BackupManager.restore}. */
+export interface RestoreBackupOptions {
+  /** `true`: the server folder ends up holding exactly the backup. `false`: backup files overwrite, others stay. */
+  truncate: boolean;
+  /** Restore only these paths (files, or folders with everything they hold). */
+  only?: readonly string[];
+  actor?: Actor;
+  signal?: AbortSignal;
+}
+
+/** What a server is busy with in this manager. */
+export interface ActiveOperation {
+  operation: "backup" | "restore";
+  /** The backup's uuid. */
+  backup: string;
+  /** `restoring_backup` during a restore (the server must stay stopped); absent during a backup. */
+  serverState?: ServerState;
+}
+
+/**
+ * Creates, lists, restores and deletes the backups of many servers; one backup or restore per server at
+ * a time. Every method validates the server id and backup uuid before using them.
+ */
+export interface BackupManager {
+  /**
+   * Starts a backup and returns its in-progress record as soon as that record is stored; the backup runs
+   * in the background ({@link BackupManager.wait} for the end). Throws the policy's refusal, or
+   * `SERVER_STATE_CONFLICT` when the server is busy.
+   */
+  create(server: string, options?: CreateBackupOptions): Promise<BackupRecord>;
+  /** One backup; `NOT_FOUND` when the server has no such backup. */
+  get(server: string, uuid: string): Promise<BackupRecord>;
+  /** A page of the server's backups, newest first. */
+  list(server: string, options?: ListBackupsOptions): Promise<BackupPage>;
+  /** A download link for a successful backup (the storage must support links). */
+  downloadUrl(server: string, uuid: string, options?: { actor?: Actor; expiresIn?: number }): Promise<string>;
+  /**
+   * Restores a successful backup into the server's folder and resolves once it is done. The archive's
+   * checksum is verified before anything in the folder changes.
+   */
+  restore(server: string, uuid: string, options: RestoreBackupOptions): Promise<void>;
+  /**
+   * Like {@link BackupManager.restore}, but resolves as soon as the checks passed and the restore started
+   * (what an HTTP API answers with `204`); `done` settles when it ends.
+   */
+  startRestore(server: string, uuid: string, options: RestoreBackupOptions): Promise<{ done: Promise<void> }>;
+  /** Locks (no deletion) or unlocks a backup, as the policy allows; returns the updated record. */
+  setLocked(
+    server: string,
+    uuid: string,
+    locked: boolean,
+    options?: { actor?: Actor },
+  ): Promise<BackupRecord>;
+  /** Deletes a backup's archive, then its record. Refused while it runs or when the policy says no. */
+  delete(server: string, uuid: string, options?: { actor?: Actor }): Promise<void>;
+  /** Resolves with the record once the backup has finished, successful or failed. */
+  wait(server: string, uuid: string, options?: { signal?: AbortSignal }): Promise<BackupRecord>;
+  /**
+   * Stops a backup (it becomes failed with error `cancelled`, its partial archive removed) or a restore
+   * running here; resolves with the backup's record once it has stopped.
+   */
+  cancel(server: string, uuid: string): Promise<BackupRecord>;
+  /**
+   * Marks failed the in-progress backups whose owner is gone (its process ended on this host, or it
+   * stopped refreshing the record) and removes their partial archives. Returns the records it failed.
+   */
+  recover(): Promise<BackupRecord[]>;
+  /** Whether a backup or restore runs for the server in this manager. */
+  isBusy(server: string): boolean;
+  /** What runs for the server in this manager, if anything. */
+  activeOperation(server: string): ActiveOperation | undefined;
+  /** Cancels what runs and stops the refreshes; the manager refuses new work afterwards. */
+  close(): Promise<void>;
+}

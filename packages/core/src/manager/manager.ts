@@ -1,0 +1,241 @@
+import { hostname } from "node:os";
+import { setTimeout as delay } from "node:timers/promises";
+import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
+import { withKeyValidation } from "../storage/with-key-validation.js";
+import { createActivityEmitter } from "./activity.js";
+import type { BackupManager, BackupManagerOptions } from "./api.js";
+import { createManifestCatalog } from "./catalog.js";
+import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { pageOptions } from "./inputs.js";
+import { archiveKey, validateBackupId, validateServerId } from "./keys.js";
+import { backupNotFound, notSuccessful, stillRunning } from "./manager-errors.js";
+import { backupStatus } from "./records.js";
+import { recoverAll, recoverRecords } from "./recover.js";
+import { removeBackup } from "./remove.js";
+import { createServerRecords } from "./server-records.js";
+import { createServerSlots } from "./slots.js";
+import { startBackup } from "./start-backup.js";
+import { startRestore } from "./start-restore.js";
+import type { BackupRecord } from "./types.js";
+
+const DEFAULT_HEARTBEAT_MS = 10_000;
+const DEFAULT_STALE_AFTER_MS = 60_000;
+// How often `wait` looks again at a backup that another process runs.
+const MAX_POLL_MS = 1_000;
+
+/**
+ * Creates a {@link BackupManager}: records in `catalog` (default: manifests beside the archives), archives
+ * in `storage`, every action checked by `policy`, every step reported to `onActivity`.
+ *
+ * @example
+ * ```ts
+ * const manager = createBackupManager({ storage, policy, serverRoot: (id) => `/srv/servers/${id}` });
+ * await manager.recover();
+ * const record = await manager.create("a1b2c3d4", { name: "Pre-update" });
+ * const done = await manager.wait("a1b2c3d4", record.uuid);
+ * ```
+ */
+export function createBackupManager(options: BackupManagerOptions): BackupManager {
+  const storage = withKeyValidation(options.storage);
+  const context: ManagerContext = {
+    storage,
+    catalog: options.catalog ?? createManifestCatalog(storage),
+    serverRoot: options.serverRoot,
+    serverState: options.serverState,
+    policy: options.policy ?? {},
+    emit: createActivityEmitter(options.onActivity, options.onListenerError),
+    onProgress: options.onProgress,
+    onWarning: options.onWarning ?? (() => {}),
+    level: options.level,
+    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    now: options.now ?? (() => new Date()),
+    host: options.host ?? hostname(),
+  };
+  const { catalog, policy, now } = context;
+  const slots = createServerSlots();
+  const records = createServerRecords(context, slots);
+  const ids = (server: string, uuid: string) => [validateServerId(server), validateBackupId(uuid)] as const;
+
+  const manager: BackupManager = {
+    create: async (server, input = {}) =>
+      startBackup(context, slots, records, validateServerId(server), input),
+
+    async get(server, uuid) {
+      const [id, backup] = ids(server, uuid);
+      const record = await catalog.get(id, backup);
+      if (!record) throw backupNotFound(id, backup);
+      return record;
+    },
+
+    async list(server, input = {}) {
+      const id = validateServerId(server);
+      const { page, perPage } = pageOptions(input);
+      const backups = await records.all(id);
+      const data = backups.slice((page - 1) * perPage, page * perPage);
+      const total = backups.length;
+      return {
+        data,
+        pagination: {
+          total,
+          count: data.length,
+          per_page: perPage,
+          current_page: page,
+          total_pages: Math.max(1, Math.ceil(total / perPage)),
+        },
+        backup_count: total,
+      };
+    },
+
+    async downloadUrl(server, uuid, input = {}) {
+      const { record, backups } = await records.find(...ids(server, uuid));
+      if (backupStatus(record) !== "successful") throw notSuccessful(record, "downloaded");
+      const { actor } = input;
+      enforce(policy.download?.({ server: record.server, actor, now: now(), backups, backup: record }));
+      if (!storage.downloadUrl) {
+        throw new StrongboxError(
+          "STORAGE_ERROR",
+          `The ${storage.name} storage cannot hand out download links; fetch the archive through the storage itself.`,
+          { details: { disk: storage.name } },
+        );
+      }
+      const url = await storage.downloadUrl(archiveKey(record.server, record.uuid), {
+        ...(input.expiresIn === undefined ? {} : { expiresIn: input.expiresIn }),
+        filename: downloadName(record),
+      });
+      context.emit(activityEvent(context, "server:backup.download", record, actor, { name: record.name }));
+      return url;
+    },
+
+    async restore(server, uuid, input) {
+      const { done } = await manager.startRestore(server, uuid, input);
+      await done;
+    },
+
+    startRestore: async (server, uuid, input) =>
+      startRestore(context, slots, records, ...ids(server, uuid), input),
+
+    async setLocked(server, uuid, locked, input = {}) {
+      if (typeof locked !== "boolean") {
+        throw new StrongboxError(
+          "INVALID_INPUT",
+          "Say whether to lock the backup (true) or unlock it (false).",
+        );
+      }
+      const { record, backups } = await records.find(...ids(server, uuid));
+      const { actor } = input;
+      enforce(
+        policy.setLocked?.({ server: record.server, actor, now: now(), backups, backup: record, locked }),
+      );
+      const updated = await writeLock(record, locked);
+      const event = locked ? "server:backup.lock" : "server:backup.unlock";
+      context.emit(activityEvent(context, event, updated, actor, { name: updated.name }));
+      return updated;
+    },
+
+    async delete(server, uuid, input = {}) {
+      const { record, backups } = await records.find(...ids(server, uuid));
+      if (slots.runs(record) || records.isLiveElsewhere(record)) {
+        throw stillRunning(
+          record,
+          "This backup is still running; cancel it or wait for it to finish before deleting it.",
+        );
+      }
+      const { actor } = input;
+      enforce(policy.delete?.({ server: record.server, actor, now: now(), backups, backup: record }));
+      await removeBackup(context, record, actor);
+    },
+
+    async wait(server, uuid, input = {}) {
+      const [id, backup] = ids(server, uuid);
+      const { signal } = input;
+      for (;;) {
+        throwIfAborted(signal, "Waiting for the backup");
+        const slot = slots.get(id);
+        if (slot?.operation === "backup" && slot.backup === backup && slot.result) {
+          return { ...(await untilAborted(slot.result, signal)) };
+        }
+        const record = await manager.get(id, backup);
+        if (record.completed_at !== null) return record;
+        const [failed] = await recoverRecords(context, [record], slots.runs);
+        if (failed) return failed;
+        const pause = Math.min(context.heartbeatMs, MAX_POLL_MS);
+        await delay(pause, undefined, signal ? { signal } : {}).catch(() => {});
+      }
+    },
+
+    async cancel(server, uuid) {
+      const [id, backup] = ids(server, uuid);
+      const slot = slots.get(id);
+      if (slot?.backup === backup) {
+        slot.controller.abort();
+        await slot.released;
+        return manager.get(id, backup);
+      }
+      const record = await manager.get(id, backup);
+      if (records.isLiveElsewhere(record)) {
+        throw stillRunning(record, "This backup runs in another process; cancel it there.");
+      }
+      const [failed] = await recoverRecords(context, [record], slots.runs);
+      return failed ?? record;
+    },
+
+    recover: () => recoverAll(context, slots.runs),
+
+    isBusy: (server) => slots.get(server) !== undefined,
+
+    activeOperation(server) {
+      const slot = slots.get(server);
+      if (!slot) return undefined;
+      return slot.operation === "restore"
+        ? { operation: "restore", backup: slot.backup, serverState: "restoring_backup" }
+        : { operation: "backup", backup: slot.backup };
+    },
+
+    close: () => slots.closeAll(),
+  };
+
+  /** Changes the lock of a finished backup, or of one running here (through its keeper, so its final record keeps it). */
+  async function writeLock(record: BackupRecord, locked: boolean): Promise<BackupRecord> {
+    const slot = slots.get(record.server);
+    if (slot?.operation === "backup" && slot.backup === record.uuid && slot.keeper) {
+      await slot.keeper.update({ is_locked: locked });
+      return { ...slot.keeper.current() };
+    }
+    // It may have finished since it was listed: look again before refusing.
+    const latest = record.completed_at === null ? await catalog.get(record.server, record.uuid) : record;
+    if (!latest) throw backupNotFound(record.server, record.uuid);
+    if (latest.completed_at === null) {
+      throw stillRunning(
+        latest,
+        "This backup is running in another process; lock or unlock it once it has finished.",
+      );
+    }
+    const updated = { ...latest, is_locked: locked };
+    await catalog.put(updated);
+    return updated;
+  }
+
+  return manager;
+}
+
+/** A file name for the browser: the backup's name reduced to safe characters, or its uuid. */
+function downloadName(record: BackupRecord): string {
+  const safe = record.name.replace(/[^A-Za-z0-9._ -]+/g, "_").trim();
+  return `${safe || record.uuid}.tar.gz`;
+}
+
+/** `promise`, or `ABORTED` as soon as `signal` fires. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(signal, "Waiting for the backup"));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,192 @@
+import { createHash } from "node:crypto";
+import PQueue from "p-queue";
+import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
+import type { StorageAdapter } from "../storage/types.js";
+import { withKeyValidation } from "../storage/with-key-validation.js";
+import { type BackupCatalog, createManifestCatalog } from "./catalog.js";
+import { archiveKey, validateServerId } from "./keys.js";
+import { createProgressReporter, type OperationProgress, type ProgressReporter } from "./progress.js";
+import { backupStatus } from "./records.js";
+import type { BackupRecord } from "./types.js";
+
+/** Options of {@link migrateBackups}. */
+export interface MigrateOptions {
+  /** The storage to copy from; its manifests say what there is. */
+  from: StorageAdapter;
+  /** The storage to copy to. */
+  to: StorageAdapter;
+  /** Copy only this server's backups (default: every server found in `from`). */
+  server?: string;
+  /** Backups copied at the same time (default 4). */
+  concurrency?: number;
+  /** Stops the migration; backups already copied stay, and a new run goes on from there. */
+  signal?: AbortSignal;
+  /** Bytes copied of each backup, at most 4 reports a second per backup, plus a final one. */
+  onProgress?: (progress: OperationProgress) => void;
+  /** Told once per backup what became of it. */
+  onBackup?: (result: MigratedBackup) => void;
+}
+
+/** What became of one backup in a migration. */
+export interface MigratedBackup {
+  server: string;
+  uuid: string;
+  status: "copied" | "skipped" | "failed";
+  /** Why it was skipped: still in progress, a failed backup, or already present in `to`. */
+  reason?: "in_progress" | "failed_backup" | "already_present";
+  /** Why it could not be copied. */
+  error?: string;
+}
+
+/** The summary of a migration. */
+export interface MigrateSummary {
+  copied: number;
+  skipped: number;
+  failed: { server: string; uuid: string; error: string }[];
+}
+
+const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Copies every successful backup (archive, then manifest) from one storage to another, streaming, a few
+ * at a time. Each archive's sha256 is computed as it arrives and compared with its record; on a mismatch
+ * the copy is deleted and the backup reported failed. The manifest is written last, so it only ever exists
+ * in `to` for an archive that verified.
+ *
+ * A backup counts as already present (and is skipped) when `to` holds its successful manifest with the
+ * same checksum and an archive of the recorded size: the manifest vouches that the archive verified on
+ * arrival, so nothing is re-read. A second run therefore copies nothing, and a run stopped half-way goes
+ * on where it stopped. Backups in progress or failed are skipped.
+ *
+ * @throws StrongboxError `ABORTED` when `signal` fires (what was copied stays); `INVALID_INPUT` for a bad
+ * server id or concurrency. Failures of single backups do not throw: they are listed in `failed`.
+ */
+export async function migrateBackups(options: MigrateOptions): Promise<MigrateSummary> {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      "The migration concurrency must be a whole number of 1 or more.",
+      {
+        details: { concurrency },
+      },
+    );
+  }
+  const server = options.server === undefined ? undefined : validateServerId(options.server);
+  const { signal } = options;
+  throwIfAborted(signal, "The migration");
+  const copier = createCopier(options);
+  const servers = server ? [server] : await copier.source.servers();
+  const summary: MigrateSummary = { copied: 0, skipped: 0, failed: [] };
+  const queue = new PQueue({ concurrency });
+  const tasks: Promise<void>[] = [];
+  for (const id of servers) {
+    for (const record of await copier.source.list(id)) {
+      const task = queue.add(
+        async () => {
+          const result = await copier.migrate(record);
+          if (result.status === "copied") summary.copied++;
+          else if (result.status === "skipped") summary.skipped++;
+          else summary.failed.push({ server: result.server, uuid: result.uuid, error: result.error ?? "" });
+          options.onBackup?.(result);
+        },
+        signal ? { signal } : {},
+      );
+      tasks.push(task);
+    }
+  }
+  await Promise.allSettled(tasks);
+  throwIfAborted(signal, "The migration");
+  return summary;
+}
+
+interface Copier {
+  source: BackupCatalog;
+  /** Copies one backup; rejects only when the migration was aborted. */
+  migrate(record: BackupRecord): Promise<MigratedBackup>;
+}
+
+function createCopier(options: MigrateOptions): Copier {
+  const from = withKeyValidation(options.from);
+  const to = withKeyValidation(options.to);
+  const source = createManifestCatalog(from);
+  const target = createManifestCatalog(to);
+  const { signal } = options;
+
+  async function isPresent(record: BackupRecord): Promise<boolean> {
+    const copy = await target.get(record.server, record.uuid).catch(() => undefined);
+    if (!copy?.is_successful || copy.checksum !== record.checksum) return false;
+    const archive = await to.stat(archiveKey(record.server, record.uuid));
+    return archive?.size === record.bytes;
+  }
+
+  async function copyArchive(record: BackupRecord, progress: ProgressReporter): Promise<void> {
+    const key = archiveKey(record.server, record.uuid);
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const stream = await from.get(key, signal ? { signal } : {});
+    const body = tap(stream, (chunk) => {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+      progress.update({ bytes, files: 0, totalBytes: record.bytes });
+    });
+    try {
+      await to.put(key, body, signal ? { signal } : {});
+    } finally {
+      // A put that failed before reading must not leave the source open.
+      stream.destroy();
+    }
+    progress.flush();
+    const checksum = `sha256:${hash.digest("hex")}`;
+    if (checksum !== record.checksum || bytes !== record.bytes) {
+      await to.delete(key);
+      throw new StrongboxError(
+        "CHECKSUM_MISMATCH",
+        `The copy of backup ${record.uuid} does not match its record (${checksum}, ${bytes} bytes); the source archive may be damaged.`,
+        {
+          details: {
+            server: record.server,
+            backup: record.uuid,
+            expected: record.checksum,
+            actual: checksum,
+          },
+        },
+      );
+    }
+  }
+
+  return {
+    source,
+    async migrate(record) {
+      const names = { server: record.server, uuid: record.uuid };
+      const status = backupStatus(record);
+      if (status === "in_progress") return { ...names, status: "skipped", reason: "in_progress" };
+      if (status === "failed") return { ...names, status: "skipped", reason: "failed_backup" };
+      try {
+        if (await isPresent(record)) return { ...names, status: "skipped", reason: "already_present" };
+        const progress = createProgressReporter(options.onProgress, {
+          server: record.server,
+          backup: record.uuid,
+          operation: "migrate",
+        });
+        await copyArchive(record, progress);
+        await target.put({ ...record, disk: to.name });
+        return { ...names, status: "copied" };
+      } catch (error) {
+        if (signal?.aborted) throw abortError(signal, "The migration");
+        return { ...names, status: "failed", error: (error as Error).message };
+      }
+    },
+  };
+}
+
+/** Passes chunks through unchanged, showing each to `see` first; pulls only as fast as it is read. */
+async function* tap(
+  source: AsyncIterable<Uint8Array>,
+  see: (chunk: Uint8Array) => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    see(chunk);
+    yield chunk;
+  }
+}

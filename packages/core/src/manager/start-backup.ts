@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { throwIfAborted } from "../errors.js";
+import type { CreateBackupOptions } from "./api.js";
+import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { backupName, ignoredFiles } from "./inputs.js";
+import { keepRecord } from "./record-keeper.js";
+import { formatTimestamp } from "./records.js";
+import { removeBackup } from "./remove.js";
+import { runBackup } from "./run-backup.js";
+import type { ServerRecords } from "./server-records.js";
+import type { ServerSlots } from "./slots.js";
+import type { BackupRecord } from "./types.js";
+
+/**
+ * Checks the request, takes the server, asks the policy (rotating out what it names), stores the
+ * in-progress record and starts the backup in the background. Resolves with that record; anything
+ * refused before it is stored leaves nothing behind and frees the server.
+ */
+export async function startBackup(
+  context: ManagerContext,
+  slots: ServerSlots,
+  records: ServerRecords,
+  server: string,
+  input: CreateBackupOptions,
+): Promise<BackupRecord> {
+  const name = backupName(input.name, context.now());
+  const ignored = ignoredFiles(input.ignored);
+  const { actor } = input;
+  const locked = input.locked ?? false;
+  throwIfAborted(input.signal, "The backup");
+  const slot = slots.reserve(server, "backup", randomUUID());
+  try {
+    const backups = await records.settled(server);
+    const scheduled = input.scheduled ?? false;
+    const decision = context.policy.create?.({
+      server,
+      actor,
+      now: context.now(),
+      backups,
+      locked,
+      scheduled,
+    });
+    enforce(decision);
+    for (const uuid of (decision?.ok && decision.rotate) || []) {
+      const old = backups.find((record) => record.uuid === uuid);
+      if (old) await removeBackup(context, old, actor);
+    }
+    const root = await context.serverRoot(server);
+    const created = formatTimestamp(context.now());
+    const record: BackupRecord = {
+      uuid: slot.backup,
+      server,
+      name,
+      ignored_files: ignored,
+      checksum: null,
+      bytes: 0,
+      is_successful: false,
+      is_locked: locked,
+      created_at: created,
+      completed_at: null,
+      disk: context.storage.name,
+      owner: { host: context.host, pid: process.pid, heartbeat_at: created },
+    };
+    await context.catalog.put(record);
+    context.emit(activityEvent(context, "server:backup.start", record, actor, { name, locked }));
+    const keeper = keepRecord(context.catalog, record, {
+      heartbeatMs: context.heartbeatMs,
+      now: context.now,
+      onRefreshError: (error) =>
+        context.onWarning({
+          server,
+          backup: record.uuid,
+          code: "HEARTBEAT_FAILED",
+          message: `The running backup's record could not be refreshed: ${(error as Error).message}`,
+        }),
+    });
+    slot.keeper = keeper;
+    const job = { keeper, root, ignore: ignored, actor, signal: slot.signal(input.signal) };
+    slot.result = runBackup(context, job).finally(() => slot.release());
+    return { ...record };
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
+}

@@ -1,0 +1,50 @@
+import { throwIfAborted } from "../errors.js";
+import type { RestoreBackupOptions } from "./api.js";
+import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { restoreInputs } from "./inputs.js";
+import { backupNotFound, notSuccessful } from "./manager-errors.js";
+import { backupStatus } from "./records.js";
+import { runRestore } from "./run-restore.js";
+import type { ServerRecords } from "./server-records.js";
+import type { ServerSlots } from "./slots.js";
+
+/**
+ * Checks the request, takes the server, asks the policy with the server's state, then starts the restore.
+ * Resolves once it runs; `done` settles when it ends (and never goes unhandled if nobody awaits it).
+ */
+export async function startRestore(
+  context: ManagerContext,
+  slots: ServerSlots,
+  records: ServerRecords,
+  server: string,
+  uuid: string,
+  input: RestoreBackupOptions,
+): Promise<{ done: Promise<void> }> {
+  restoreInputs(input);
+  throwIfAborted(input.signal, "The restore");
+  const slot = slots.reserve(server, "restore", uuid);
+  try {
+    const backups = await records.settled(server);
+    const record = backups.find((candidate) => candidate.uuid === uuid);
+    if (!record) throw backupNotFound(server, uuid);
+    if (backupStatus(record) !== "successful") throw notSuccessful(record, "restored");
+    const serverState = (await context.serverState?.(server)) ?? "offline";
+    const { actor } = input;
+    enforce(
+      context.policy.restore?.({ server, actor, now: context.now(), backups, backup: record, serverState }),
+    );
+    const root = await context.serverRoot(server);
+    const { truncate, only } = input;
+    context.emit(
+      activityEvent(context, "server:backup.restore", record, actor, { name: record.name, truncate }),
+    );
+    const job = { record, root, truncate, only, actor, signal: slot.signal(input.signal) };
+    const done = runRestore(context, job).finally(() => slot.release());
+    // Its failure is already reported as `restore-fail`; whoever awaits `done` still sees it.
+    done.catch(() => {});
+    return { done };
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
+}
