@@ -10,7 +10,10 @@ export interface PutOptions {
 /** Options of {@link StorageAdapter.get}. */
 export interface GetOptions {
   signal?: AbortSignal;
-  /** Inclusive byte range; `end` defaults to the last byte. */
+  /**
+   * Inclusive byte range; `end` defaults to (and is capped at) the last byte. A range starting at or beyond
+   * the end of the object rejects with `INVALID_INPUT`.
+   */
   range?: { start: number; end?: number };
 }
 
@@ -31,7 +34,9 @@ export interface DownloadUrlOptions {
 
 /**
  * The contract every storage backend implements. Keys are `/`-separated relative names such as
- * `<server>/<uuid>.tar.gz`; core validates them (see `validateKey`) before an adapter sees them.
+ * `<server>/<uuid>.tar.gz`; core validates them (see `validateKey`, `withKeyValidation`) before an
+ * adapter sees them, so adapters may assume valid keys, ranges and options. Every adapter passes
+ * `describeStorageContract` from `@strongbox/core/testing`.
  */
 export interface StorageAdapter {
   /** Short name for messages and logs (`local`, `s3`, `memory`). */
@@ -47,8 +52,16 @@ export interface StorageAdapter {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Removes an object; removing a missing one succeeds. */
   delete(key: string): Promise<void>;
-  /** Every object whose key starts with `prefix`, pagination hidden. */
+  /**
+   * Every object under the folder `prefix`, sorted by key, pagination hidden. A prefix names a folder:
+   * `a` and `a/` both list `a/x` and `a/b/y` but never `ab/x` or `a.txt`; `""` lists everything. Core
+   * hands adapters the folder form (`""` or ending in `/`), so a plain string prefix match is enough.
+   */
   list(prefix: string): AsyncIterable<ObjectInfo>;
-  /** A URL that downloads the object without other credentials, when the adapter supports it. */
+  /**
+   * A URL that downloads the object without other credentials, scoped to that one object and expiring
+   * after `expiresIn` seconds (default 900), when the adapter supports it. Adapters without downloads
+   * leave this method out.
+   */
   downloadUrl?(key: string, options?: DownloadUrlOptions): Promise<string>;
 }
