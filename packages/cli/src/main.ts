@@ -18,8 +18,33 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: () => import("./commands/unpack.js"),
   },
   contents: {
-    summary: "List the entries of a .tar.gz archive",
+    summary: "List the entries of a .tar.gz archive or of a stored backup",
     load: () => import("./commands/contents.js"),
+  },
+  backup: { summary: "Back up a server's folder into a storage", load: () => import("./commands/backup.js") },
+  list: { summary: "List a server's backups in a storage", load: () => import("./commands/list.js") },
+  restore: {
+    summary: "Restore a backup into a server's folder",
+    load: () => import("./commands/restore.js"),
+  },
+  verify: {
+    summary: "Check a backup's archive against its checksum",
+    load: () => import("./commands/verify.js"),
+  },
+  lock: { summary: "Lock a backup so it cannot be deleted", load: () => import("./commands/lock.js") },
+  unlock: { summary: "Unlock a backup", load: () => import("./commands/unlock.js") },
+  delete: { summary: "Delete a backup", load: () => import("./commands/delete.js") },
+  "download-url": {
+    summary: "Print a signed download link for a backup",
+    load: () => import("./commands/download-url.js"),
+  },
+  migrate: {
+    summary: "Copy every backup from one storage to another",
+    load: () => import("./commands/migrate.js"),
+  },
+  serve: {
+    summary: "Serve the backup HTTP API for the servers in a folder",
+    load: () => import("./commands/serve.js"),
   },
 };
 

@@ -1,37 +1,56 @@
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { type ArchiveEntry, contents } from "@strongbox/core";
-import { type Command, expectPositionals, parseCommandArgs } from "../command.js";
+import { openBackupArchive } from "../backup-archive.js";
+import { type Command, type CommandContext, expectPositionals, parseCommandArgs } from "../command.js";
+import { requireTarget, TARGET_HELP, TARGET_OPTIONS, withManager } from "../manager-from-flags.js";
 import { createOutput, type Output } from "../output.js";
 import { requireFile } from "../paths.js";
 
 const USAGE = `Usage: strongbox contents <file.tar.gz> [options]
+       strongbox contents <uuid> --storage <URL> --server <ID> [options]
 
 Lists the entries of an archive, like "tar -tvzf" (use "strongbox list" for backups).
+With --storage, the archive is that of a successful backup, read from the storage.
 
 Options:
-      --json   Print a JSON array of {path, type, size, mode, mtime, linkTarget?}
-  -h, --help   Show this help`;
+${TARGET_HELP}
+      --json               Print a JSON array of {path, type, size, mode, mtime, linkTarget?}
+  -h, --help               Show this help`;
 
-const OPTIONS = { json: { type: "boolean" } } as const;
+const OPTIONS = TARGET_OPTIONS;
 
-/** `strongbox contents <file.tar.gz>`. */
+/** `strongbox contents <file.tar.gz>`, or `strongbox contents <uuid> --storage URL --server ID`. */
 export const command: Command = {
   usage: USAGE,
   async run(args, context) {
     const { values, positionals } = parseCommandArgs("contents", args, OPTIONS);
-    const [archive] = expectPositionals("contents", positionals, ["file.tar.gz"]);
-    const file = resolve(context.cwd, archive!);
-    await requireFile(file, "The archive");
+    const inStorage = values.storage !== undefined || values.server !== undefined;
+    const [name] = expectPositionals("contents", positionals, [inStorage ? "uuid" : "file.tar.gz"]);
     const output = createOutput(context, { json: values.json ?? false });
-    const source = createReadStream(file);
-    try {
-      await (output.json ? printJson : printTable)(contents(source, { signal: context.signal }), output);
-    } finally {
-      source.destroy();
+    if (!inStorage) {
+      const file = resolve(context.cwd, name!);
+      await requireFile(file, "The archive");
+      await printContents(createReadStream(file), output, context);
+      return;
     }
+    const target = requireTarget("contents", values);
+    await withManager(target, context, {}, async (manager, storage) => {
+      const backup = { server: target.server, uuid: name!, action: "listed", signal: context.signal };
+      const { archive } = await openBackupArchive(manager, storage, backup);
+      await printContents(archive, output, context);
+    });
   },
 };
+
+async function printContents(source: Readable, output: Output, context: CommandContext): Promise<void> {
+  try {
+    await (output.json ? printJson : printTable)(contents(source, { signal: context.signal }), output);
+  } finally {
+    source.destroy();
+  }
+}
 
 /** One JSON array, written entry by entry so a huge archive never sits in memory. */
 async function printJson(entries: AsyncIterable<ArchiveEntry>, output: Output) {

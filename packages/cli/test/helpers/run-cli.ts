@@ -16,16 +16,31 @@ const BIN = fileURLToPath(new URL("../../src/bin.ts", import.meta.url));
 // Absolute, so the loader resolves whatever folder the CLI runs in.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
+/** Where a spawned CLI runs; `env` is added to the test process's environment. */
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
- * Runs `strongbox <args>` from the sources (tsx, `source` export condition) with piped streams, as a
- * script would: stdout and stderr are not terminals.
+ * Starts `strongbox <args>` from the sources (tsx, `source` export condition) with piped stdout and
+ * stderr, for tests that watch or stop the process while it runs.
  */
-export function runCli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliRun> {
+export function spawnCli(args: readonly string[], options: CliOptions = {}) {
+  return spawn(process.execPath, ["--import", TSX, "--conditions=source", BIN, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/**
+ * Runs `strongbox <args>` from the sources with piped streams, as a script would: stdout and stderr are
+ * not terminals.
+ */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, "--conditions=source", BIN, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnCli(args, options);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

@@ -1,0 +1,47 @@
+import { type BackupPage, type BackupRecord, backupStatus, formatBytes } from "@strongbox/core";
+import { backupObject } from "@strongbox/http";
+import { plural } from "./format.js";
+
+export { backupObject };
+
+/** A page of backups in the panel API's shape: `{object: "list", data, meta: {pagination, backup_count}}`. */
+export function backupListObject(page: BackupPage) {
+  return {
+    object: "list",
+    data: page.data.map(backupObject),
+    meta: { pagination: { ...page.pagination, links: {} }, backup_count: page.backup_count },
+  };
+}
+
+/** `Backup <uuid> "name": successful, 1.2 MiB, sha256:…, locked.` on one line. */
+export function describeBackup(record: BackupRecord): string {
+  const status = backupStatus(record);
+  const facts: string[] = [status.replace("_", " ")];
+  if (status === "successful") facts.push(formatBytes(record.bytes), record.checksum ?? "no checksum");
+  if (status === "failed" && record.error)
+    facts.push(`error: ${record.error.replace(/\s*[\r\n]+\s*/g, " ")}`);
+  if (record.is_locked) facts.push("locked");
+  return `Backup ${record.uuid} ${JSON.stringify(record.name)}: ${facts.join(", ")}.`;
+}
+
+const COLUMNS = ["UUID", "STATUS", "SIZE", "CREATED (UTC)", "LOCKED", "NAME"];
+const WIDTHS = [36, 11, 10, 16, 6];
+
+/** The page as a table (newest first), with a last line saying where it sits among all backups. */
+export function backupTable(page: BackupPage): string[] {
+  const rows = page.data.map((record) => [
+    record.uuid,
+    backupStatus(record).replace("_", " "),
+    record.completed_at === null || !record.is_successful ? "-" : formatBytes(record.bytes),
+    new Date(record.created_at).toISOString().slice(0, 16).replace("T", " "),
+    record.is_locked ? "yes" : "no",
+    record.name,
+  ]);
+  const { current_page, total_pages } = page.pagination;
+  const footer = `Page ${current_page} of ${total_pages} (${plural(page.backup_count, "backup")}).`;
+  return [...[COLUMNS, ...rows].map(alignRow), footer];
+}
+
+function alignRow(cells: string[]): string {
+  return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 0)).join("  ");
+}

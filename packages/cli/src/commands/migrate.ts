@@ -1,0 +1,111 @@
+import {
+  type MigratedBackup,
+  type MigrateSummary,
+  migrateBackups,
+  type OperationProgress,
+  StrongboxError,
+  validateServerId,
+} from "@strongbox/core";
+import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
+import { plural } from "../format.js";
+import { parseRateLimit, RATE_LIMIT_HELP } from "../manager-from-flags.js";
+import { createOutput } from "../output.js";
+import type { ProgressBar } from "../progress.js";
+import { openStorage } from "../storage-url.js";
+
+const USAGE = `Usage: strongbox migrate --from <URL> --to <URL> [options]
+
+Copies every successful backup (archive, then record) from one storage to another, checking each
+archive's sha256 as it arrives. Backups already in the destination are skipped, so a second run copies
+nothing and a stopped run goes on where it stopped. Prints one line per backup, then a summary;
+exits 1 when any backup could not be copied.
+
+Storage URLs: a folder, file:///abs/dir, or s3://bucket/prefix?endpoint=URL&region=R&forcePathStyle=true
+(S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS profile).
+
+Options:
+      --from <URL>         The storage to copy from
+      --to <URL>           The storage to copy to (a local folder is created if missing)
+      --server <ID>        Copy only this server's backups (default: every server)
+${RATE_LIMIT_HELP}
+      --json               Print the summary as {copied, skipped, failed: [{server, uuid, error}]}
+  -h, --help               Show this help`;
+
+const OPTIONS = {
+  from: { type: "string" },
+  to: { type: "string" },
+  server: { type: "string" },
+  "rate-limit": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+const REASONS: Record<NonNullable<MigratedBackup["reason"]>, string> = {
+  already_present: "already there",
+  failed_backup: "a failed backup",
+  in_progress: "still in progress",
+};
+
+/** `strongbox migrate --from URL --to URL`. */
+export const command: Command = {
+  usage: USAGE,
+  async run(args, context) {
+    const { values, positionals } = parseCommandArgs("migrate", args, OPTIONS);
+    expectPositionals("migrate", positionals, []);
+    if (values.from === undefined || values.to === undefined) {
+      const missing = values.from === undefined ? "--from <URL>" : "--to <URL>";
+      throw new UsageError(`migrate: missing ${missing} (see "strongbox migrate --help").`);
+    }
+    const server = values.server === undefined ? undefined : validateServerId(values.server);
+    const rateLimit = parseRateLimit("migrate", values["rate-limit"]);
+    const from = await openStorage(values.from, { cwd: context.cwd });
+    const to = await openStorage(values.to, { cwd: context.cwd, create: true });
+
+    const output = createOutput(context, { json: values.json ?? false });
+    const bar = output.progress("migrating");
+    let summary: MigrateSummary;
+    try {
+      summary = await migrateBackups({
+        from,
+        to,
+        ...(server !== undefined && { server }),
+        signal: context.signal,
+        ...(rateLimit !== undefined && { rateLimit }),
+        onProgress: totalProgress(bar),
+        onBackup: (result) => {
+          if (output.json) return;
+          bar.clear();
+          void output.line(describeResult(result));
+        },
+      });
+    } finally {
+      bar.done();
+    }
+    const { copied, skipped, failed } = summary;
+    await output.result(summary, `copied ${copied}, skipped ${skipped}, failed ${failed.length}`);
+    if (failed.length > 0) {
+      throw new StrongboxError(
+        "STORAGE_ERROR",
+        `${plural(failed.length, "backup")} could not be copied (see above); fix the cause and run the migration again.`,
+        { details: { failed } },
+      );
+    }
+  },
+};
+
+/** `copied srv-1/<uuid>`, `skipped srv-1/<uuid> (already there)`, `failed srv-1/<uuid>: <error>`. */
+function describeResult(result: MigratedBackup): string {
+  const name = `${result.status} ${result.server}/${result.uuid}`;
+  if (result.status === "failed") return `${name}: ${(result.error ?? "").replace(/\s*[\r\n]+\s*/g, " ")}`;
+  return result.reason === undefined ? name : `${name} (${REASONS[result.reason]})`;
+}
+
+/** One bar for the whole run: the bytes of every backup copied so far, those copying now included. */
+function totalProgress(bar: ProgressBar): (progress: OperationProgress) => void {
+  const copied = new Map<string, number>();
+  return (progress) => {
+    copied.set(`${progress.server}/${progress.backup}`, progress.bytes);
+    let bytes = 0;
+    for (const value of copied.values()) bytes += value;
+    bar.update({ bytes, files: copied.size });
+  };
+}

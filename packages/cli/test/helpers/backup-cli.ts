@@ -1,0 +1,87 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type BackupRecord, createBackupManager, type StorageAdapter } from "@strongbox/core";
+import { createLocalStorage } from "@strongbox/storage-local";
+import { expect } from "vitest";
+import type { FakeS3 } from "../../../storage-s3/test/helpers/s3rver.js";
+import { type CliOptions, type CliRun, runCli } from "./run-cli.js";
+
+/** `attributes` of a `{object: "backup"}` document. */
+export interface BackupAttributes {
+  uuid: string;
+  name: string;
+  ignored_files: string[];
+  checksum: string | null;
+  bytes: number;
+  is_successful: boolean;
+  is_locked: boolean;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** The environment a CLI talking to s3rver needs: the access key pair s3rver knows. */
+export const S3_ENV = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" } as const;
+
+/** A storage URL for a folder `prefix` of the fake S3's bucket. */
+export function s3Url(s3: FakeS3, prefix: string): string {
+  return `s3://${s3.bucket}/${prefix}?endpoint=${s3.endpoint}&region=us-east-1&forcePathStyle=true`;
+}
+
+/** Runs a command that must succeed with `--json` and returns the document it printed. */
+export async function runJson<T = { object: string; attributes: BackupAttributes }>(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<T> {
+  const run = await runCli([...args, "--json"], options);
+  expect(run, run.stderr).toMatchObject({ code: 0, stderr: "" });
+  return JSON.parse(run.stdout) as T;
+}
+
+/** `strongbox backup <dir> --storage <storage> --server <server> --json`: the new backup's attributes. */
+export async function backUp(
+  dir: string,
+  storage: string,
+  server: string,
+  extra: readonly string[] = [],
+  options: CliOptions = {},
+): Promise<BackupAttributes> {
+  const { attributes } = await runJson(
+    ["backup", dir, "--storage", storage, "--server", server, ...extra],
+    options,
+  );
+  return attributes;
+}
+
+/** Asserts that a run failed with exit code `code` and said why on exactly one stderr line. */
+export function expectOneErrorLine(run: CliRun, pattern: RegExp, code = 1): void {
+  expect(run.code).toBe(code);
+  expect(run.stderr).toMatch(/^strongbox: [^\n]+\n$/);
+  expect(run.stderr).toMatch(pattern);
+}
+
+/** Names of the files in a local storage's server folder, sorted (temp files included). */
+export async function storedFiles(storage: string, server: string): Promise<string[]> {
+  return (await readdir(join(storage, server)).catch(() => [])).sort();
+}
+
+/**
+ * Makes a finished backup of `root` in `storage` (a local folder, or any adapter) in process, without
+ * the CLI, so that tests of the other commands do not depend on `strongbox backup`.
+ */
+export async function seedBackup(
+  storage: string | StorageAdapter,
+  server: string,
+  root: string,
+  options: { name?: string; locked?: boolean } = {},
+): Promise<BackupRecord> {
+  const adapter = typeof storage === "string" ? createLocalStorage({ root: storage }) : storage;
+  const manager = createBackupManager({ storage: adapter, serverRoot: () => root });
+  try {
+    const started = await manager.create(server, options);
+    const record = await manager.wait(server, started.uuid);
+    expect(record.is_successful, record.error).toBe(true);
+    return record;
+  } finally {
+    await manager.close();
+  }
+}
