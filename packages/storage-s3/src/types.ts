@@ -22,7 +22,10 @@ export interface S3StorageOptions {
    * `forcePathStyle`, `credentials`, `requestChecksumCalculation` and `maxAttempts` must be left out.
    */
   client?: S3Client;
-  /** Bytes per multipart part, at least 5 MiB (default 8 MiB). Memory grows with `partSize × (queueSize + 2)`. */
+  /**
+   * Bytes per multipart part, at least 5 MiB (default 8 MiB). An upload holds `partSize × (queueSize + 1)`
+   * bytes, and S3 allows 10,000 parts per object (78 GiB with 8 MiB parts).
+   */
   partSize?: number;
   /** Parts uploaded in parallel (default 4). */
   queueSize?: number;

@@ -1,22 +1,15 @@
 import type { Readable } from "node:stream";
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { abortError, StrongboxError, throwIfAborted } from "@strongbox/core";
-import { isNotFound } from "./errors.js";
+import { MultipartUpload, type ObjectTarget } from "./multipart-upload.js";
+import { PartBuffers } from "./part-buffers.js";
+
+/** S3's limit on the parts of one object. */
+const MAX_PARTS = 10_000;
 
 /** One streaming upload. */
-export interface StreamUpload {
-  client: S3Client;
-  bucket: string;
-  key: string;
+export interface StreamUpload extends ObjectTarget {
   body: Readable;
   partSize: number;
   queueSize: number;
@@ -25,129 +18,151 @@ export interface StreamUpload {
 }
 
 /**
- * Uploads a stream of unknown length in parts, never holding more than about `queueSize + 2` parts in
- * memory. Resolves once the object is complete. On failure or abort, it rejects only after the multipart
- * upload has been aborted (or a completion that raced the abort undone) and `body` destroyed, so nothing is
- * left behind. Rejects with the SDK's error, `ABORTED`, or a `STORAGE_ERROR` when the cleanup itself fails.
+ * Uploads a stream of unknown length: a single PutObject when it fits in one part, a multipart upload
+ * otherwise, with at most `queueSize` parts in flight. The bytes are copied into `queueSize + 1` part
+ * buffers that are reused, so memory stays at `partSize × (queueSize + 1)` whatever the size, and the
+ * source is read no faster than parts are stored.
+ *
+ * Resolves once the object is complete. On failure or abort it stops reading, destroys `body`, waits for
+ * the requests in flight, aborts the multipart upload (or deletes an object whose completion raced the
+ * abort), and only then rejects: with the first error (the SDK's, the source's) or `ABORTED`, or with a
+ * `STORAGE_ERROR` when that cleanup fails.
  */
 export async function uploadStream(upload: StreamUpload): Promise<void> {
   const { body, signal } = upload;
   if (signal?.aborted) body.destroy();
   throwIfAborted(signal, `Uploading "${upload.key}"`);
-  const guard = new UploadGuard(upload.client, upload.bucket, upload.key);
-  const sdkUpload = new Upload({
-    client: guard.client,
-    params: { Bucket: upload.bucket, Key: upload.key, Body: body },
-    partSize: upload.partSize,
-    queueSize: upload.queueSize,
-    leavePartsOnError: false,
-  });
-  const onProgress = upload.onProgress;
-  if (onProgress) sdkUpload.on("httpUploadProgress", (p) => p.loaded !== undefined && onProgress(p.loaded));
-  const onAbort = () => void sdkUpload.abort();
+  const run = new UploadRun(upload);
+  const onAbort = () => run.stop(abortError(signal, `Uploading "${upload.key}"`));
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    await sdkUpload.done();
+    await run.upload();
   } catch (error) {
-    body.destroy();
-    await guard.rollback(error);
-    throw signal?.aborted ? abortError(signal, `Uploading "${upload.key}"`) : error;
+    run.stop(error);
+    await run.rollback();
+    throw run.failure;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
 }
 
-/**
- * Sits between lib-storage and the client to learn the upload id, cancel part uploads and, when the upload
- * fails, wait until no request is in flight before aborting it. lib-storage alone aborts only once every
- * part in flight has returned and its input has ended, after its promise has already rejected.
- */
-class UploadGuard {
-  /** The client to hand to lib-storage: the real one with `send` replaced. */
-  readonly client: S3Client;
-  readonly #base: S3Client;
-  readonly #bucket: string;
-  readonly #key: string;
-  readonly #cancelParts = new AbortController();
-  readonly #inFlight = new Set<Promise<void>>();
-  #closed = false;
-  #uploadId: string | undefined;
+/** One upload's state: the part buffers, the multipart upload once started, the first failure. */
+class UploadRun {
+  readonly #upload: StreamUpload;
+  readonly #buffers: PartBuffers;
+  readonly #halted = new AbortController();
+  #multipart: MultipartUpload | undefined;
   #completed = false;
-  #aborted: Promise<void> | undefined;
+  #partsSent = 0;
+  #stored = 0;
 
-  constructor(base: S3Client, bucket: string, key: string) {
-    this.#base = base;
-    this.#bucket = bucket;
-    this.#key = key;
-    const send = (command: unknown) => this.#send(command);
-    this.client = new Proxy(base, {
-      get: (target, name) => (name === "send" ? send : Reflect.get(target, name)),
+  constructor(upload: StreamUpload) {
+    this.#upload = upload;
+    this.#buffers = new PartBuffers(upload.partSize);
+  }
+
+  /** The first reason the upload stopped for. */
+  get failure(): unknown {
+    return this.#halted.signal.reason;
+  }
+
+  /** Stops the upload for `reason` (the first one given wins): no more reading, parts in flight cancelled. */
+  stop(reason: unknown): void {
+    if (this.#halted.signal.aborted) return;
+    this.#halted.abort(reason);
+    this.#upload.body.destroy();
+    this.#multipart?.cancelParts();
+  }
+
+  /** Reads the whole source into parts and stores them; throws the first failure. */
+  async upload(): Promise<void> {
+    const { body, partSize } = this.#upload;
+    let part = this.#buffers.take();
+    let filled = 0;
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      for (let offset = 0; offset < chunk.length; ) {
+        if (filled === partSize) {
+          // A full part is sent only once more bytes follow: a source of exactly one part is a PutObject.
+          await this.#sendPart(part, filled);
+          part = this.#buffers.take();
+          filled = 0;
+        }
+        const length = Math.min(partSize - filled, chunk.length - offset);
+        part.set(chunk.subarray(offset, offset + length), filled);
+        filled += length;
+        offset += length;
+      }
+    }
+    this.#throwIfHalted();
+    if (this.#multipart === undefined) return this.#putObject(part.subarray(0, filled));
+    await this.#sendPart(part, filled);
+    await this.#multipart.settled();
+    this.#throwIfHalted();
+    await this.#multipart.complete();
+    this.#completed = true;
+    this.#throwIfHalted();
+  }
+
+  /** Leaves nothing behind: no parts, and no object when its completion raced a failure. */
+  async rollback(): Promise<void> {
+    const { client, bucket, key } = this.#upload;
+    const uploadId = this.#multipart?.uploadId;
+    try {
+      if (this.#completed) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      else await this.#multipart?.abort();
+    } catch (cleanupError) {
+      const leftover = this.#completed ? "object" : `multipart upload ${uploadId}`;
+      throw new StrongboxError(
+        "STORAGE_ERROR",
+        `Uploading "${key}" to bucket "${bucket}" failed and its ${leftover} could not be removed; remove it by hand or with a bucket lifecycle rule.`,
+        { cause: cleanupError, details: { uploadId, key, reason: this.failure } },
+      );
+    }
+  }
+
+  /** Sends a part once there is room for it: until then the source is not read. */
+  async #sendPart(buffer: Buffer, length: number): Promise<void> {
+    const { key, partSize } = this.#upload;
+    if (this.#partsSent === MAX_PARTS) {
+      throw new StrongboxError(
+        "STORAGE_ERROR",
+        `"${key}" is larger than S3's limit of ${MAX_PARTS} parts of ${partSize} bytes; raise the S3 part size.`,
+        { details: { key, partSize, maxParts: MAX_PARTS } },
+      );
+    }
+    this.#multipart ??= await MultipartUpload.create(this.#upload, this.#upload.queueSize);
+    await this.#multipart.room();
+    // One event-loop turn per part: while there is room, copying runs on microtasks alone, which would hold
+    // off other I/O and the collector's tasks that free the source's spent chunks.
+    await nextTurn();
+    this.#throwIfHalted();
+    this.#partsSent += 1;
+    this.#multipart.sendPart(this.#partsSent, buffer.subarray(0, length), (error) => {
+      try {
+        if (error !== undefined) throw error;
+        this.#progress(length);
+      } catch (failure) {
+        this.stop(failure); // the part's, or the progress callback's
+      }
+      this.#buffers.give(buffer);
     });
   }
 
-  /** Stops new requests, cancels part uploads, waits for the rest, then leaves no parts and no object. */
-  async rollback(reason: unknown): Promise<void> {
-    this.#stop();
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-    try {
-      if (this.#completed)
-        await this.#base.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key }));
-      else await this.#abortMultipart();
-    } catch (cleanupError) {
-      throw new StrongboxError(
-        "STORAGE_ERROR",
-        `Uploading "${this.#key}" to bucket "${this.#bucket}" failed and its ${this.#completed ? "object" : `multipart upload ${this.#uploadId}`} could not be removed; remove it by hand or with a bucket lifecycle rule.`,
-        { cause: cleanupError, details: { uploadId: this.#uploadId, key: this.#key, reason } },
-      );
-    }
+  async #putObject(body: Uint8Array): Promise<void> {
+    const { client, bucket, key } = this.#upload;
+    // Not cancelled on abort, which would leave its outcome unknown: a stored object is deleted instead.
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    this.#completed = true;
+    this.#throwIfHalted();
+    this.#progress(body.length);
   }
 
-  #send(command: unknown): Promise<unknown> {
-    if (command instanceof AbortMultipartUploadCommand) return this.#abortMultipart().then(() => ({}));
-    if (this.#closed) return Promise.reject(new Error("The upload was stopped."));
-    // Only part uploads are cancelled: cancelling the others would leave the server's outcome unknown.
-    const options = command instanceof UploadPartCommand ? { abortSignal: this.#cancelParts.signal } : {};
-    const sent = this.#base.send(command as UploadPartCommand, options) as Promise<unknown>;
-    const settled = sent.then(
-      (output) => this.#record(command, output),
-      () => this.#stop(),
-    );
-    this.#inFlight.add(settled);
-    void settled.then(() => this.#inFlight.delete(settled));
-    return sent;
+  #progress(bytes: number): void {
+    this.#stored += bytes;
+    this.#upload.onProgress?.(this.#stored);
   }
 
-  /**
-   * Called on the first request that fails for good (the SDK has retried it): lib-storage would otherwise
-   * keep reading the input and uploading parts until it ends, then abort them all.
-   */
-  #stop(): void {
-    this.#closed = true;
-    this.#cancelParts.abort();
-  }
-
-  #record(command: unknown, output: unknown): void {
-    if (command instanceof CreateMultipartUploadCommand)
-      this.#uploadId = (output as { UploadId?: string }).UploadId;
-    if (command instanceof CompleteMultipartUploadCommand || command instanceof PutObjectCommand) {
-      this.#completed = true;
-    }
-  }
-
-  /** Aborts the multipart upload once, whoever asks first (lib-storage or the rollback). */
-  #abortMultipart(): Promise<void> {
-    const uploadId = this.#uploadId;
-    if (uploadId === undefined) return Promise.resolve();
-    this.#aborted ??= this.#base
-      .send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key, UploadId: uploadId }))
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (isNotFound(error)) return;
-          this.#aborted = undefined; // a later caller tries again
-          throw error;
-        },
-      );
-    return this.#aborted;
+  #throwIfHalted(): void {
+    if (this.#halted.signal.aborted) throw this.failure;
   }
 }

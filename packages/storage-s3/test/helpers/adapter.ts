@@ -2,7 +2,7 @@ import { createS3Storage } from "../../src/index.js";
 import type { S3StorageOptions } from "../../src/types.js";
 import { S3RVER_CREDENTIALS } from "./s3rver.js";
 
-/** Smallest part size lib-storage accepts; keeps multipart tests small. */
+/** Smallest part size S3 accepts; keeps multipart tests small. */
 export const PART_SIZE = 5 * 1024 * 1024;
 
 /** An adapter on `endpoint` (s3rver or a proxy in front of it) with test-sized settings. */

@@ -37,6 +37,8 @@ export interface FaultProxy {
   /** Every request received, in arrival order, faulty or not. */
   readonly requests: RecordedRequest[];
   addFault(rule: FaultRule): void;
+  /** The most requests that `match` were ever being answered at once. */
+  peakInFlight(match: (request: RecordedRequest) => boolean): number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,11 @@ export function isCreateMultipartUpload(request: RecordedRequest): boolean {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const requests: RecordedRequest[] = [];
   const rules: { rule: FaultRule; left: number }[] = [];
+  /**
+   * Each request on arrival (+1) and as its answer starts (-1), in order: the client cannot have seen the
+   * answer, and so cannot have sent a request it was waiting for, before the -1.
+   */
+  const timeline: { request: RecordedRequest; change: 1 | -1 }[] = [];
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", target);
@@ -72,11 +79,22 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       headers: req.headers,
     };
     requests.push(recorded);
+    timeline.push({ request: recorded, change: 1 });
+    let answering = false;
+    const answer = () => {
+      if (!answering) timeline.push({ request: recorded, change: -1 });
+      answering = true;
+    };
+    res.once("close", answer);
     const fault = rules.find((f) => f.left > 0 && f.rule.match(recorded));
-    if (fault === undefined) return forward(req, res, url);
+    if (fault === undefined) return forward(req, res, url, answer);
     fault.left -= 1;
-    if (fault.rule.action === "cut") req.once("data", () => req.socket.destroy());
-    else void answer500(req, res);
+    if (fault.rule.action === "cut") {
+      req.once("data", () => {
+        answer();
+        req.socket.destroy();
+      });
+    } else void answer500(req, res, answer);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -85,6 +103,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     addFault: (rule) => rules.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY }),
+    peakInFlight(match) {
+      let now = 0;
+      let peak = 0;
+      for (const event of timeline) {
+        if (!match(event.request)) continue;
+        now += event.change;
+        peak = Math.max(peak, now);
+      }
+      return peak;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -92,8 +120,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   };
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, url: URL): void {
+function forward(req: IncomingMessage, res: ServerResponse, url: URL, answer: () => void): void {
   const upstream = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
+    answer();
     res.writeHead(up.statusCode ?? 502, up.headers);
     up.pipe(res);
   });
@@ -101,9 +130,10 @@ function forward(req: IncomingMessage, res: ServerResponse, url: URL): void {
   req.pipe(upstream);
 }
 
-async function answer500(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function answer500(req: IncomingMessage, res: ServerResponse, answer: () => void): Promise<void> {
   // Read the body first: answering mid-upload would look like a cut connection, not a server error.
   for await (const _ of req);
+  answer();
   res.writeHead(500, { "content-type": "application/xml" });
   res.end(s3ErrorXml("InternalError", "We encountered an internal error. Please try again."));
 }
