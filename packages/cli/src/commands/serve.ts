@@ -1,0 +1,217 @@
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { open } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  type ActivityEvent,
+  createBackupManager,
+  type StorageAdapter,
+  StrongboxError,
+} from "@strongbox/core";
+import { ALL_PERMISSIONS, type ApiHandler, createBackupApi, staticTokens } from "@strongbox/http";
+import { createPolicy } from "@strongbox/policy";
+import { createDownloadHandler, type LocalStorage } from "@strongbox/storage-local";
+import {
+  type Command,
+  type CommandContext,
+  expectPositionals,
+  parseCommandArgs,
+  UsageError,
+} from "../command.js";
+import { parseWholeNumber } from "../manager-from-flags.js";
+import { requireDirectory, statOrUndefined } from "../paths.js";
+import { openStorage } from "../storage-url.js";
+
+const USAGE = `Usage: strongbox serve --storage <URL> --servers-root <DIR> [options]
+
+Serves the panel's backup API (see @strongbox/http) for the servers in <DIR>: server {id} is the folder
+<DIR>/{id}. Backups in progress left by a crash are marked failed on start. SIGTERM or Ctrl-C stops it:
+running backups are cancelled and marked failed, their partial archives removed.
+
+Options:
+      --storage <URL>        Where backups go: a folder, file:///abs/dir, or s3://bucket/prefix?...
+      --servers-root <DIR>   Folder holding one folder per server
+      --port <P>             Port to listen on (default 8080; 0 picks a free one)
+      --host <H>             Address to listen on (default 127.0.0.1)
+      --token <T>            API token with every permission (default: $STRONGBOX_TOKEN, else a random
+                             one printed on start)
+      --backup-limit <N>     Most backups per server, failed ones included (default: no limit)
+      --activity-log <FILE>  Append activity events to FILE as JSON lines
+      --base-url <URL>       Public address for local download links (default: the listening address)
+  -h, --help                 Show this help
+
+Local download links are signed with $STRONGBOX_DOWNLOAD_SECRET (at least 32 bytes); without it a
+random secret is made per run, so links stop working when the server restarts.`;
+
+const OPTIONS = {
+  storage: { type: "string" },
+  "servers-root": { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  token: { type: "string" },
+  "backup-limit": { type: "string" },
+  "activity-log": { type: "string" },
+  "base-url": { type: "string" },
+} as const;
+
+/** What the command line asks for. */
+interface Settings {
+  storage: string;
+  serversRoot: string;
+  port: number;
+  host: string;
+  token: string | undefined;
+  backupLimit: number | undefined;
+  activityLog: string | undefined;
+  baseUrl: string | undefined;
+}
+
+/** `strongbox serve --storage URL --servers-root DIR`. */
+export const command: Command = {
+  usage: USAGE,
+  async run(args, context) {
+    const settings = parseSettings(args, context.cwd);
+    await requireDirectory(settings.serversRoot, "The servers folder");
+    const log = settings.activityLog === undefined ? undefined : await openActivityLog(settings.activityLog);
+    const server = createServer();
+    // Requests that arrive while backups left by a crash are recovered wait for the API.
+    let ready!: (api: ApiHandler) => void;
+    const api = new Promise<ApiHandler>((resolve) => {
+      ready = resolve;
+    });
+    server.on("request", (request, response) => {
+      void api.then(async (handle) => {
+        if (!(await handle(request, response)))
+          response.writeHead(404, { "content-type": "text/plain" }).end("Not found\n");
+      });
+    });
+    try {
+      const address = await listen(server, settings.port, settings.host);
+      const storage = await openStorage(settings.storage, {
+        cwd: context.cwd,
+        create: true,
+        downloads: { baseUrl: settings.baseUrl ?? address, secret: downloadSecret() },
+      });
+      const manager = createBackupManager({
+        storage,
+        policy: createPolicy(settings.backupLimit === undefined ? {} : { maxBackups: settings.backupLimit }),
+        serverRoot: (id) => join(settings.serversRoot, id),
+        onActivity: log?.write,
+        onWarning: (warning) => context.stderr.write(`strongbox: warning: ${oneLine(warning.message)}\n`),
+      });
+      try {
+        const recovered = await manager.recover();
+        if (recovered.length > 0)
+          context.stderr.write(`strongbox: marked ${recovered.length} interrupted backup(s) failed\n`);
+        ready(createBackupApi({ manager, ...apiAccess(settings, context), ...localDownloads(storage) }));
+        context.stdout.write(`Listening on ${address}\n`);
+        await aborted(context.signal);
+        server.close();
+        server.closeIdleConnections();
+      } finally {
+        // Cancels what runs: each backup is marked failed and its partial archive removed.
+        await manager.close();
+      }
+    } finally {
+      server.closeAllConnections();
+      if (server.listening) await new Promise((done) => server.close(done));
+      await log?.close();
+    }
+  },
+};
+
+function parseSettings(args: string[], cwd: string): Settings {
+  const { values, positionals } = parseCommandArgs("serve", args, OPTIONS);
+  expectPositionals("serve", positionals, []);
+  const { storage, "servers-root": serversRoot } = values;
+  if (storage === undefined || serversRoot === undefined) {
+    const flag = storage === undefined ? "storage" : "servers-root";
+    throw new UsageError(`serve: missing --${flag} (see "strongbox serve --help").`);
+  }
+  const port = parseWholeNumber("serve", "port", values.port, 0) ?? 8080;
+  if (port > 65_535) throw new UsageError(`serve: --port must be at most 65535, not "${values.port}".`);
+  const activityLog = values["activity-log"];
+  return {
+    storage,
+    serversRoot: resolve(cwd, serversRoot),
+    port,
+    host: values.host ?? "127.0.0.1",
+    token: values.token ?? process.env.STRONGBOX_TOKEN,
+    backupLimit: parseWholeNumber("serve", "backup-limit", values["backup-limit"], 0),
+    activityLog: activityLog === undefined ? undefined : resolve(cwd, activityLog),
+    baseUrl: values["base-url"],
+  };
+}
+
+/** Servers are the folders of the servers root; one token holds every permission. */
+function apiAccess(settings: Settings, context: CommandContext) {
+  const token = settings.token ?? randomBytes(24).toString("base64url");
+  if (settings.token === undefined)
+    context.stderr.write(`strongbox: no --token given; this run's API token is ${token}\n`);
+  return {
+    servers: {
+      exists: async (id: string) =>
+        (await statOrUndefined(join(settings.serversRoot, id)))?.isDirectory() === true,
+      backupLimit: () => settings.backupLimit ?? null,
+    },
+    authenticate: staticTokens({ [token]: { id: "token", permissions: ALL_PERMISSIONS } }),
+    onError: (error: unknown) =>
+      context.stderr.write(`strongbox: request failed: ${oneLine(String(error))}\n`),
+  };
+}
+
+/** Listens, and resolves with the server's own address as a URL (`http://127.0.0.1:8080`). */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  server.listen(port, host);
+  await Promise.race([
+    once(server, "listening"),
+    once(server, "error").then(([error]) => Promise.reject(error)),
+  ]);
+  const bound = (server.address() as AddressInfo).port;
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const name = wildcard ? hostname() : host;
+  return `http://${name.includes(":") ? `[${name}]` : name}:${bound}`;
+}
+
+function downloadSecret(): string | Uint8Array {
+  return process.env.STRONGBOX_DOWNLOAD_SECRET || randomBytes(32);
+}
+
+/** The API serves `/download/backup` itself when the storage is a local folder. */
+function localDownloads(storage: StorageAdapter): { downloads?: ApiHandler } {
+  const local = storage as Partial<LocalStorage>;
+  return storage.name === "local" && local.downloads
+    ? { downloads: createDownloadHandler(local as LocalStorage) }
+    : {};
+}
+
+/** An append-only JSON-lines file: one write per event, so lines never interleave. */
+async function openActivityLog(path: string) {
+  const file = await open(path, "a").catch((error: NodeJS.ErrnoException) => {
+    throw new StrongboxError("INVALID_INPUT", `The activity log "${path}" cannot be opened: ${error.code}.`, {
+      cause: error,
+    });
+  });
+  const stream = file.createWriteStream();
+  return {
+    write: (event: ActivityEvent) => {
+      stream.write(`${JSON.stringify(event)}\n`);
+    },
+    close: async () => {
+      stream.end();
+      await once(stream, "close");
+    },
+  };
+}
+
+function aborted(signal: CommandContext["signal"]): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((done) => signal.addEventListener("abort", () => done(), { once: true }));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ");
+}

@@ -1,0 +1,140 @@
+import type { IncomingMessage } from "node:http";
+import type { Actor, BackupManager, ErrorCode } from "@strongbox/core";
+import { parseCreateBody, parseRestoreBody, queryInt, readJsonBody } from "./body.js";
+import { RESTORE_STATE_CONFLICT } from "./errors.js";
+import { backupObject, listObject } from "./serialize.js";
+
+/** What the API needs to know about the servers it serves. */
+export interface ServerDirectory {
+  /**
+   * Whether the server exists for this actor; `false` answers 404, so an embedder can also hide the
+   * servers an actor has no access to.
+   */
+  exists(server: string, actor: Actor): boolean | Promise<boolean>;
+  /** The server's backup limit for `feature_limits.backups` (`null`: none). */
+  backupLimit(server: string): number | null | Promise<number | null>;
+}
+
+/** What a route's `run` is given: the ids are checked by shape already, the backup id in lower case. */
+export interface RouteContext {
+  actor: Actor;
+  server: string;
+  backup: string;
+  query: URLSearchParams;
+  request: IncomingMessage;
+}
+
+/** One route of the API. */
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  /** What the actor must hold. */
+  permission: string;
+  /** Status mappings of engine codes that differ on this route. */
+  errors?: Partial<Record<ErrorCode, { status: number; code: string }>>;
+  run(context: RouteContext): Promise<{ status: number; body?: unknown }>;
+}
+
+// Ids by shape, so nothing else can match; the manager validates them again before building any key.
+const SERVER = "([A-Za-z0-9][A-Za-z0-9_-]{0,127})";
+const UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})";
+const SERVER_PATH = `^/api/client/servers/${SERVER}`;
+const BACKUPS = `${SERVER_PATH}/backups`;
+const BACKUP = `${BACKUPS}/${UUID}`;
+
+/** Every path this API answers starts with this. */
+export const API_PREFIX = "/api/client/servers/";
+
+/** The routes of design.md's HTTP API over `manager`. */
+export function backupRoutes(manager: BackupManager, servers: ServerDirectory): Route[] {
+  const path = (pattern: string) => new RegExp(`${pattern}/?$`);
+  return [
+    {
+      method: "GET",
+      pattern: path(SERVER_PATH),
+      permission: "backup.read",
+      run: async ({ server }) => ({
+        status: 200,
+        body: {
+          object: "server",
+          attributes: { identifier: server, feature_limits: { backups: await servers.backupLimit(server) } },
+        },
+      }),
+    },
+    {
+      method: "GET",
+      pattern: path(BACKUPS),
+      permission: "backup.read",
+      run: async ({ server, query }) => {
+        const page = queryInt(query, "page");
+        const perPage = queryInt(query, "per_page");
+        const list = await manager.list(server, {
+          ...(page !== undefined && { page }),
+          ...(perPage !== undefined && { perPage }),
+        });
+        return { status: 200, body: listObject(list) };
+      },
+    },
+    {
+      method: "POST",
+      pattern: path(BACKUPS),
+      permission: "backup.create",
+      run: async ({ server, actor, request }) => {
+        const body = parseCreateBody(await readJsonBody(request));
+        return { status: 200, body: backupObject(await manager.create(server, { ...body, actor })) };
+      },
+    },
+    {
+      method: "GET",
+      pattern: path(BACKUP),
+      permission: "backup.read",
+      run: async ({ server, backup }) => ({
+        status: 200,
+        body: backupObject(await manager.get(server, backup)),
+      }),
+    },
+    {
+      method: "GET",
+      pattern: path(`${BACKUP}/download`),
+      permission: "backup.download",
+      run: async ({ server, backup, actor }) => ({
+        status: 200,
+        body: {
+          object: "signed_url",
+          attributes: { url: await manager.downloadUrl(server, backup, { actor }) },
+        },
+      }),
+    },
+    {
+      method: "POST",
+      pattern: path(`${BACKUP}/restore`),
+      permission: "backup.restore",
+      errors: { SERVER_STATE_CONFLICT: RESTORE_STATE_CONFLICT },
+      run: async ({ server, backup, actor, request }) => {
+        const { truncate } = parseRestoreBody(await readJsonBody(request));
+        // The outcome arrives as restore-complete / restore-fail activity events, as in the panel.
+        await manager.startRestore(server, backup, { truncate, actor });
+        return { status: 204 };
+      },
+    },
+    {
+      method: "POST",
+      pattern: path(`${BACKUP}/lock`),
+      permission: "backup.delete",
+      run: async ({ server, backup, actor }) => {
+        const current = await manager.get(server, backup);
+        const updated = await manager.setLocked(server, backup, !current.is_locked, { actor });
+        return { status: 200, body: backupObject(updated) };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: path(BACKUP),
+      permission: "backup.delete",
+      run: async ({ server, backup, actor }) => {
+        await manager.delete(server, backup, { actor });
+        return { status: 204 };
+      },
+    },
+  ];
+}
