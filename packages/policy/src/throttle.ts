@@ -7,7 +7,8 @@ import type { BackupRecord, Decision, ThrottleOptions } from "./types.js";
  * Allows a creation while fewer than `limit` backups were created in the `periodMs` before `now`; a
  * creation stops counting exactly `periodMs` after it. The records are the state: in-progress and
  * successful backups count, failed ones do not (as in Pterodactyl, so a failure can be retried at once),
- * and a deleted backup no longer counts. A refusal (THROTTLED) says how long to wait.
+ * and a backup missing from `backups` does not count (`createPolicy` passes the deleted backups it
+ * remembers, so deleting cannot get round it). A refusal (THROTTLED) says how long to wait.
  */
 export function checkThrottle(
   backups: readonly BackupRecord[],

@@ -53,6 +53,10 @@ export interface BackupRecord {
   error?: string;
   /** Who is running an in-progress backup. */
   owner?: BackupOwner;
+  /** Bytes of file content in a successful backup (before compression); absent from older backups. */
+  source_bytes?: number;
+  /** Regular files in a successful backup; absent like `source_bytes`. */
+  files?: number;
 }
 
 /** Who asks for an action, and the permissions they hold (`backup.create`, `backup.delete`, ...). */
