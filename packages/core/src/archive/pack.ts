@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { abortError, isStrongboxError, StrongboxError, throwIfAborted } from "../errors.js";
-import { compress } from "./compress.js";
+import { limitItems } from "../io/rate-limit.js";
+import { compressBlocks } from "./compress.js";
 import { resolvePackInput } from "./pack-input.js";
 import { startPackWorker } from "./pack-worker-client.js";
 import type { PackHandle, PackOptions, PackResult } from "./types.js";
@@ -47,7 +48,10 @@ export function startPack(root: string, options: PackOptions, exclude: readonly 
   const onAbort = (): void => {
     stream.destroy(abortError(signal, "Packing"));
   };
-  signal.addEventListener("abort", onAbort, { once: true });
+  // A signal that fired before the pack began fires no event: a lazy stream nobody reads would then
+  // never settle `result`.
+  if (signal.aborted) queueMicrotask(onAbort);
+  else signal.addEventListener("abort", onAbort, { once: true });
   stream.once("close", () => {
     signal.removeEventListener("abort", onAbort);
     closed.abort();
@@ -75,7 +79,12 @@ async function* archiveBytes(
   const run = startPackWorker(input, { ...options, signal });
   const hash = createHash("sha256");
   let bytes = 0;
-  const gzip = compress(run.blocks, { level: options.level ?? 1, signal });
+  const limiters = options.readLimiters ?? [];
+  const tar =
+    limiters.length > 0
+      ? limitItems(run.blocks, limiters, (block) => block.data.byteLength, signal)
+      : run.blocks;
+  const gzip = compressBlocks(tar, { level: options.level ?? 1, signal });
   for await (const chunk of gzip as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;
