@@ -1,14 +1,16 @@
 import { limitReached } from "./limit.js";
-import { datedOldestFirst, isSuccessful } from "./records.js";
+import { datedOldestFirst, isInProgress, isSuccessful } from "./records.js";
 import type { BackupRecord, CreateDecision } from "./types.js";
 
 /**
- * The backups rotation may delete, oldest first: successful and unlocked only. In-progress and locked ones
- * are never touched, and failed ones stay for the person to read and delete (they still count toward the
- * limit).
+ * The backups rotation may delete, in the order it deletes them: unlocked failed backups first, oldest
+ * first (they hold no archive, so nothing restorable is lost), then unlocked successful ones, oldest first.
+ * In-progress and locked backups are never touched. Taking failed ones first matters: a scheduled backup
+ * that keeps failing would otherwise eat one good backup per run.
  */
 export function rotationCandidates(backups: readonly BackupRecord[]): BackupRecord[] {
-  return datedOldestFirst(backups).filter((backup) => isSuccessful(backup) && !backup.is_locked);
+  const unlocked = datedOldestFirst(backups).filter((backup) => !backup.is_locked && !isInProgress(backup));
+  return [...unlocked.filter((backup) => !isSuccessful(backup)), ...unlocked.filter(isSuccessful)];
 }
 
 /**

@@ -238,7 +238,7 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
   });
 
   describe("rotation", () => {
-    it("rotates out the oldest successful unlocked backup on a scheduled create at the limit, keeping locked and failed ones", async () => {
+    it("rotates out a failed backup first, then the oldest successful unlocked one, on a scheduled create at the limit", async () => {
       const { manager, storage, events, backup, failedBackup, uuids } = await setup(adapter, {
         policy: { maxBackups: 4 },
       });
@@ -252,14 +252,17 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
         code: "BACKUP_LIMIT_REACHED",
         message: LIMIT_MESSAGE,
       });
-      const made = await backup({ name: "scheduled", scheduled: true });
+      const first = await backup({ name: "scheduled 1", scheduled: true });
+      expect(first.is_successful).toBe(true);
+      expect(await uuids()).toEqual([first.uuid, newest.uuid, oldest.uuid, locked.uuid]);
 
-      expect(made.is_successful).toBe(true);
-      expect(await uuids()).toEqual([made.uuid, newest.uuid, failed.uuid, locked.uuid]);
+      const second = await backup({ name: "scheduled 2", scheduled: true });
+      expect(await uuids()).toEqual([second.uuid, first.uuid, newest.uuid, locked.uuid]);
       expect(await storage.stat(archiveKey(SERVER, oldest.uuid))).toBeUndefined();
       expect(await storage.stat(archiveKey(SERVER, locked.uuid))).toBeDefined();
       const deletes = events.filter((event) => event.event === "server:backup.delete");
       expect(deletes).toEqual([
+        expect.objectContaining({ backup: failed.uuid, properties: { name: "failed", failed: true } }),
         expect.objectContaining({
           backup: oldest.uuid,
           properties: { name: "oldest unlocked", failed: false },
@@ -268,10 +271,10 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
       expect(deletes[0]).not.toHaveProperty("actor");
     });
 
-    it("refuses a scheduled create at the limit when only locked and failed backups are left", async () => {
-      const { manager, backup, failedBackup, uuids } = await setup(adapter, { policy: { maxBackups: 2 } });
-      await backup({ name: "locked", locked: true });
-      await failedBackup("failed");
+    it("refuses a scheduled create at the limit when only locked backups are left", async () => {
+      const { manager, backup, uuids } = await setup(adapter, { policy: { maxBackups: 2 } });
+      await backup({ name: "locked 1", locked: true });
+      await backup({ name: "locked 2", locked: true });
       const before = await uuids();
       await expect(manager.create(SERVER, { scheduled: true })).rejects.toMatchObject({
         code: "BACKUP_LIMIT_REACHED",

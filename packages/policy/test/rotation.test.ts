@@ -30,13 +30,25 @@ describe("rotateToFit", () => {
       rotate: ["new"],
     },
     {
-      case: "never rotates failed backups, though they fill slots",
+      case: "rotates the oldest failed backup before any successful one",
       backups: [
         record("f1", at(1, { status: "failed" })),
         record("ok", at(2)),
         record("f3", at(3, { status: "failed" })),
       ],
       max: 3,
+      rotate: ["f3"],
+    },
+    {
+      case: "a scheduled backup that keeps failing never eats the good ones",
+      backups: [record("f1", at(1, { status: "failed" })), record("ok2", at(2)), record("ok3", at(3))],
+      max: 3,
+      rotate: ["f1"],
+    },
+    {
+      case: "never a locked failed backup",
+      backups: [record("f1", at(1, { status: "failed", locked: true })), record("ok", at(2))],
+      max: 2,
       rotate: ["ok"],
     },
     {
@@ -65,8 +77,11 @@ describe("rotateToFit", () => {
       rotatable: 0,
     },
     {
-      case: "only failed and in-progress backups",
-      backups: [record("f", at(1, { status: "failed" })), record("r", at(2, { status: "in_progress" }))],
+      case: "only locked failed and in-progress backups",
+      backups: [
+        record("f", at(1, { status: "failed", locked: true })),
+        record("r", at(2, { status: "in_progress" })),
+      ],
       max: 2,
       rotatable: 0,
     },
@@ -87,7 +102,7 @@ describe("rotateToFit", () => {
 });
 
 describe("rotationCandidates", () => {
-  it("lists successful, unlocked, datable backups oldest first", () => {
+  it("lists unlocked failed backups, then unlocked successful ones, each oldest first", () => {
     const undatable = { ...record("undatable"), created_at: "not a date" };
     const backups = [
       record("b1", at(1)),
@@ -97,6 +112,6 @@ describe("rotationCandidates", () => {
       record("b5", at(5)),
       undatable,
     ];
-    expect(rotationCandidates(backups).map((b) => b.uuid)).toEqual(["b5", "b1"]);
+    expect(rotationCandidates(backups).map((b) => b.uuid)).toEqual(["failed", "b5", "b1"]);
   });
 });
