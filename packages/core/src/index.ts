@@ -1,5 +1,13 @@
 // Public API of @strongbox/core. Each section is owned by one module family; keep exports grouped.
 
+// archive: extract + contents
+export { type ContentsOptions, contents } from "./archive/contents.js";
+export { extract } from "./archive/extract.js";
+export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";
+
+// archive: pack + ignore rules
+export { pack } from "./archive/pack.js";
+export { packToFile } from "./archive/pack-file.js";
 // archive: shared types
 export type {
   ArchiveEntry,
@@ -17,20 +25,13 @@ export type {
   RestoreMode,
 } from "./archive/types.js";
 export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
-
 // errors
 export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
-
-// archive: pack + ignore rules
-export { pack } from "./archive/pack.js";
-export { packToFile } from "./archive/pack-file.js";
 export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
-
-// archive: extract + contents
-export { type ContentsOptions, contents } from "./archive/contents.js";
-export { extract } from "./archive/extract.js";
-export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";
-
+// io: rate limits, disk space
+export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
+export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
+export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
 // manager
 export type { ActivityListener, ListenerErrorHandler } from "./manager/activity.js";
 export type {
@@ -44,6 +45,7 @@ export type {
   RestoreBackupOptions,
 } from "./manager/api.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
+export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
 export { createBackupManager } from "./manager/manager.js";
 export {
@@ -53,6 +55,7 @@ export {
   migrateBackups,
 } from "./manager/migrate.js";
 export type { OperationProgress } from "./manager/progress.js";
+export type { RateLimit, RateLimits } from "./manager/rate-limits.js";
 export { type BackupStatus, backupStatus } from "./manager/records.js";
 export type {
   ActivityEvent,
@@ -66,11 +69,6 @@ export type {
   PolicyInput,
   ServerState,
 } from "./manager/types.js";
-
-// io: rate limits, disk space
-export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
-export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
-export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
 
 // schedules
 export { createBackupScheduler } from "./schedule/scheduler.js";

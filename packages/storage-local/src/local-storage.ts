@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { lstat, mkdir, open, realpath, unlink } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import {
+  freeSpace,
   type ObjectInfo,
   objectNotFound,
   resolveRange,
@@ -47,6 +48,8 @@ export interface LocalStorage extends StorageAdapter {
   readonly root: string;
   /** Present when `downloads` was configured. */
   readonly downloads: LocalDownloads | undefined;
+  /** Bytes free on the volume holding the storage folder. */
+  freeSpace(): Promise<number>;
 }
 
 /**
@@ -120,6 +123,11 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
       await unlink(path).catch((error) => {
         if (!isMissing(error)) throw error;
       });
+    },
+
+    async freeSpace() {
+      // The root may not exist yet; the volume that will hold it is the one that counts.
+      return freeSpace(root);
     },
 
     async *list(prefix) {

@@ -1,8 +1,10 @@
+import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { abortError, StrongboxError } from "../errors.js";
-import { deflateBlock } from "./deflate-block.js";
 import { cutBlocks } from "./deflate-blocks.js";
+import { DeflatePool } from "./deflate-pool.js";
+import { storedDeflateBlocks } from "./deflate-stored.js";
 import { FINAL_DEFLATE_BLOCK, gzipHeader, gzipTrailer } from "./gzip-member.js";
 
 /** Options of {@link compress}. */
@@ -17,8 +19,9 @@ export interface CompressOptions {
    */
   blockSize?: number;
   /**
-   * Blocks deflated at once on the libuv thread pool, 1-64 (default 8). More than the pool's threads
-   * keeps them busy while the oldest block, which output order waits for, finishes.
+   * Blocks in flight, 1-64 (default 8), deflated by one worker thread per core (at most this many).
+   * More blocks than threads keeps them busy while the oldest block, which output order waits for,
+   * finishes.
    */
   concurrency?: number;
   /**
@@ -42,16 +45,30 @@ interface Settings {
   storeIncompressible: boolean;
 }
 
+/** A block of input, with what its producer knows about it. */
+export interface InputBlock {
+  /**
+   * The bytes. Their ArrayBuffer is handed to a deflate worker, so it must be the block's own; a block
+   * in a SharedArrayBuffer is shared instead, and must then stay untouched until `release` is called.
+   */
+  data: Buffer;
+  /** Sorted, disjoint `[start, end)` pairs of bytes known not to shrink (stored as they are). */
+  incompressible?: Uint32Array | undefined;
+  /** Called, in block order, once the block's bytes are no longer read. */
+  release?: (() => void) | undefined;
+}
+
 /** One block being deflated; settles without ever rejecting, so a failure waits for its turn. */
 interface Job {
   settled: Promise<void>;
+  release: (() => void) | undefined;
   output?: Buffer;
   error?: unknown;
 }
 
 /**
  * gzip-compresses a byte stream into one gzip member, pigz-style: the input is cut into blocks that are
- * deflated in parallel on the libuv thread pool, each primed with the 32 KiB of input before it (so the
+ * deflated in parallel by worker threads, each primed with the 32 KiB of input before it (so the
  * ratio stays within a hair of single-stream gzip), and emitted in order. Reading from `source` follows
  * the consumer: at most `concurrency` blocks are in flight and nothing more is read while the output
  * is not being consumed. Errors from `source` and aborts of `signal` error the returned stream.
@@ -60,12 +77,31 @@ interface Job {
  */
 export function compress(source: AsyncIterable<Uint8Array>, options: CompressOptions): Readable {
   const settings = resolveSettings(options);
+  return compressBlocks(wrapBlocks(cutBlocks(source, settings.blockSize)), options);
+}
+
+async function* wrapBlocks(blocks: AsyncIterable<Buffer>): AsyncGenerator<InputBlock> {
+  for await (const data of blocks) yield { data };
+}
+
+/**
+ * {@link compress} for input already cut into blocks, which may say which of their bytes will not
+ * shrink (the tar producer knows where each file's content lies). `blockSize` is ignored: each block
+ * is deflated as given.
+ */
+export function compressBlocks(source: AsyncIterable<InputBlock>, options: CompressOptions): Readable {
+  const settings = resolveSettings(options);
   const { signal } = options;
   let started = false;
   /** The consumer asked for more since the last push() that returned false. */
   let wanted = false;
   let onDemand: (() => void) | undefined;
   let onStop: (() => void) | undefined;
+  let pool: DeflatePool | undefined;
+  const stopPool = () => {
+    pool?.close().catch(() => {});
+    pool = undefined;
+  };
 
   const output = new Readable({
     highWaterMark: settings.blockSize,
@@ -78,6 +114,7 @@ export function compress(source: AsyncIterable<Uint8Array>, options: CompressOpt
     },
     destroy(error, callback) {
       signal?.removeEventListener("abort", abort);
+      stopPool();
       onDemand?.();
       onStop?.();
       callback(error);
@@ -98,28 +135,37 @@ export function compress(source: AsyncIterable<Uint8Array>, options: CompressOpt
   };
 
   /** The next block, or undefined when the stream is destroyed first (a stalled source cannot hold it). */
-  const nextBlock = (blocks: AsyncIterator<Buffer>) =>
-    new Promise<IteratorResult<Buffer> | undefined>((resolve, reject) => {
+  const nextBlock = (blocks: AsyncIterator<InputBlock>) =>
+    new Promise<IteratorResult<InputBlock> | undefined>((resolve, reject) => {
       onStop = () => resolve(undefined);
       blocks.next().then(resolve, reject);
     });
 
   async function run(): Promise<void> {
-    const blocks = cutBlocks(source, settings.blockSize);
+    const blocks = source[Symbol.asyncIterator]();
+    if (settings.level > 0) pool = new DeflatePool(Math.min(settings.concurrency, availableParallelism()));
     try {
-      await pump(blocks);
+      await pump(blocks, pool);
     } finally {
+      stopPool();
       // Closes the source too; if a read is still pending this completes once it settles.
-      blocks.return(undefined).catch(() => {});
+      blocks.return?.(undefined)?.catch(() => {});
     }
   }
 
-  async function pump(blocks: AsyncIterator<Buffer>): Promise<void> {
+  async function pump(blocks: AsyncIterator<InputBlock>, pool: DeflatePool | undefined): Promise<void> {
     const jobs: Job[] = [];
     let crc = 0;
     let inputBytes = 0;
     let dictionary: Buffer | undefined;
     let sourceDone = false;
+    // Dictionaries live in shared memory that is reused in turn instead of being copied for each
+    // worker (which would leave garbage behind). Slot n%(concurrency+1) is written when block n is
+    // taken, and not again before block n+concurrency+1, which cannot start until the job that reads
+    // it (block n+1's) has been taken, in order.
+    const windowSlots = settings.concurrency + 1;
+    const windows = new SharedArrayBuffer(windowSlots * WINDOW_BYTES);
+    let blockCount = 0;
     push(gzipHeader(settings.level));
 
     for (;;) {
@@ -130,11 +176,16 @@ export function compress(source: AsyncIterable<Uint8Array>, options: CompressOpt
         if (next === undefined) return;
         if (next.done) sourceDone = true;
         else {
-          const block = next.value;
+          const block = next.value.data;
           crc = crc32(block, crc);
           inputBytes += block.length;
-          jobs.push(startJob(block, dictionary, settings));
-          dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW_BYTES)));
+          // Taken before the block's memory moves to a worker.
+          const tail = block.subarray(Math.max(0, block.length - WINDOW_BYTES));
+          const slot = (blockCount++ % windowSlots) * WINDOW_BYTES;
+          const nextDictionary = Buffer.from(windows, slot, tail.length);
+          nextDictionary.set(tail);
+          jobs.push(startJob(next.value, dictionary, settings, pool));
+          dictionary = nextDictionary;
         }
         continue;
       }
@@ -149,9 +200,23 @@ export function compress(source: AsyncIterable<Uint8Array>, options: CompressOpt
   return output;
 }
 
-function startJob(block: Buffer, dictionary: Buffer | undefined, settings: Settings): Job {
-  const job: Job = { settled: Promise.resolve() };
-  job.settled = deflateBlock(block, { ...settings, dictionary }).then(
+function startJob(
+  block: InputBlock,
+  dictionary: Buffer | undefined,
+  settings: Settings,
+  pool: DeflatePool | undefined,
+): Job {
+  const job: Job = { settled: Promise.resolve(), release: block.release };
+  const deflated =
+    pool === undefined
+      ? Promise.resolve(storedDeflateBlocks(block.data))
+      : pool.deflate(block.data, {
+          level: settings.level,
+          storeIncompressible: settings.storeIncompressible,
+          dictionary,
+          incompressible: block.incompressible,
+        });
+  job.settled = deflated.then(
     (output) => {
       job.output = output;
     },
@@ -168,6 +233,8 @@ function isSettled(job: Job): boolean {
 
 function takeOutput(job: Job): Buffer {
   if (job.error !== undefined) throw job.error;
+  // In block order, as a ring of blocks needs it (a later block may finish first).
+  job.release?.();
   return job.output!;
 }
 

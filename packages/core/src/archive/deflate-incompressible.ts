@@ -1,5 +1,5 @@
 /**
- * Cheap signs that a block will not shrink (already-compressed data: archives, jars, media, `.gz` logs).
+ * Cheap signs that data will not shrink (already-compressed data: archives, jars, media, `.gz` logs).
  * Deflating such data costs about as much CPU as text and saves nothing; storing it is ~15x faster.
  */
 
@@ -7,9 +7,12 @@
 const SAMPLE_BYTES = 32 * 1024;
 /** The sample is taken as this many slices spread over the block, so one file's header cannot decide. */
 const SAMPLE_SLICES = 8;
+/** Bytes looked at per file (per stretch of a file inside one block): a histogram only, no trial. */
+const FILE_SAMPLE_BYTES = 2048;
+const FILE_SAMPLE_SLICES = 4;
 /**
  * Order-0 entropy, in bits per byte, above which a sample may be incompressible. Random bytes measure
- * ~7.99 on a 32 KiB sample; text ~4.5-5 and executables ~6, so those never pay for a trial.
+ * ~7.99 on a 32 KiB sample and ~7.9 on 2 KiB; text ~4.5-5 and executables ~6, so those never pass.
  */
 const HIGH_ENTROPY_BITS = 7.5;
 /** A trial output above this share of its input means deflate would save under 3%: store instead. */
@@ -35,11 +38,36 @@ export function sampleBlock(block: Uint8Array): Uint8Array {
 export function hasHighEntropy(sample: Uint8Array): boolean {
   const counts = new Uint32Array(256);
   for (let i = 0; i < sample.length; i++) counts[sample[i]!]!++;
+  return entropyBits(counts, sample.length) >= HIGH_ENTROPY_BITS;
+}
+
+/**
+ * True when `data[start, end)` (one file's bytes) looks already compressed: 2 KiB taken as slices
+ * spread over it have a nearly flat histogram. No trial deflate: at one call per file that would cost
+ * more than it saves, and a wrong guess costs only ratio, never correctness.
+ */
+export function looksCompressed(data: Uint8Array, start: number, end: number): boolean {
+  const length = end - start;
+  const counts = new Uint32Array(256);
+  if (length <= FILE_SAMPLE_BYTES) {
+    for (let i = start; i < end; i++) counts[data[i]!]!++;
+    return entropyBits(counts, length) >= HIGH_ENTROPY_BITS;
+  }
+  const sliceBytes = FILE_SAMPLE_BYTES / FILE_SAMPLE_SLICES;
+  const stride = Math.floor((length - sliceBytes) / (FILE_SAMPLE_SLICES - 1));
+  for (let slice = 0; slice < FILE_SAMPLE_SLICES; slice++) {
+    const from = start + slice * stride;
+    for (let i = from; i < from + sliceBytes; i++) counts[data[i]!]!++;
+  }
+  return entropyBits(counts, FILE_SAMPLE_BYTES) >= HIGH_ENTROPY_BITS;
+}
+
+function entropyBits(counts: Uint32Array, total: number): number {
   let bits = 0;
   for (const count of counts) {
     if (count === 0) continue;
-    const p = count / sample.length;
+    const p = count / total;
     bits -= p * Math.log2(p);
   }
-  return bits >= HIGH_ENTROPY_BITS;
+  return bits;
 }

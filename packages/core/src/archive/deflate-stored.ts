@@ -9,16 +9,27 @@ const STORED_HEADER_BYTES = 5;
  * every block the compressor emits (sync-flushed or stored). Empty input yields no block.
  */
 export function storedDeflateBlocks(data: Uint8Array): Buffer {
-  const blocks = Math.ceil(data.length / MAX_STORED_BLOCK);
-  const out = Buffer.allocUnsafe(data.length + blocks * STORED_HEADER_BYTES);
-  let at = 0;
+  const out = Buffer.allocUnsafe(storedSize(data.length));
+  writeStoredDeflateBlocks(data, out, 0);
+  return out;
+}
+
+/** Bytes that {@link storedDeflateBlocks} makes of `length` bytes. */
+export function storedSize(length: number): number {
+  return length + Math.ceil(length / MAX_STORED_BLOCK) * STORED_HEADER_BYTES;
+}
+
+/** {@link storedDeflateBlocks} written into `out` at `offset`; returns the offset after them. */
+export function writeStoredDeflateBlocks(data: Uint8Array, out: Uint8Array, offset: number): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = offset;
   for (let start = 0; start < data.length; start += MAX_STORED_BLOCK) {
     const length = Math.min(MAX_STORED_BLOCK, data.length - start);
     out[at] = 0;
-    out.writeUInt16LE(length, at + 1);
-    out.writeUInt16LE(length ^ 0xffff, at + 3);
+    view.setUint16(at + 1, length, true);
+    view.setUint16(at + 3, length ^ 0xffff, true);
     out.set(data.subarray(start, start + length), at + STORED_HEADER_BYTES);
     at += STORED_HEADER_BYTES + length;
   }
-  return out;
+  return at;
 }

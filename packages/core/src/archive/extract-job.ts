@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { abortError, StrongboxError } from "../errors.js";
+import { createIgnoreMatcher } from "../ignore.js";
 import { toExtractError } from "./extract-errors.js";
 import { inflateArchive } from "./extract-inflate.js";
 import type { ResolvedLimits } from "./extract-limits.js";
@@ -30,6 +31,10 @@ export interface ExtractJobParams {
   limits: ResolvedLimits;
   expectedChecksum: string | undefined;
   totalBytes: number | undefined;
+  /** Ignore rules of target entries a whole `truncate` keeps (see `ExtractOptions.keep`). */
+  keep?: string | undefined;
+  /** Whether `hooks.throttle` is given (the worker then asks the main thread before writing). */
+  throttled?: boolean;
 }
 
 /** Callbacks of an extract job. */
@@ -37,6 +42,8 @@ export interface ExtractJobHooks {
   signal: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onWarning?: (warning: ArchiveWarning) => void;
+  /** Awaited before each slice of inflated bytes is written, to hold the write rate. */
+  throttle?: (bytes: number) => Promise<void>;
 }
 
 /** Mode given to directories the archive implies (`a/` of `a/b.txt`) without listing them. */
@@ -80,7 +87,8 @@ export async function runExtractJob(
     writer.finish();
     requireSelectionMatched(selection, writer.matched);
     if (hooks.signal.aborted) throw abortError(hooks.signal, "The extract");
-    const plan = planSwap(folders, params.mode, selection);
+    const keep = params.keep === undefined ? undefined : createIgnoreMatcher(params.keep);
+    const plan = planSwap(folders, params.mode, selection, keep);
     executeSwap(folders, plan);
     applyDirectoryMetadata(folders.target, writer.directories, plan);
     removeTree(folders.aside);
@@ -119,6 +127,7 @@ async function stage(
     },
   });
   for await (const chunk of inflated) {
+    if (hooks.throttle) await hooks.throttle(chunk.length);
     parser.push(chunk);
     if (Date.now() - lastReport >= PROGRESS_INTERVAL_MS) report();
   }

@@ -1,12 +1,8 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { abortError } from "../errors.js";
 import type { ExtractJobHooks, ExtractJobParams } from "./extract-job.js";
 import { deserializeError, type FromExtractWorker, type ToExtractWorker } from "./extract-worker-protocol.js";
+import { spawnWorker } from "./spawn-worker.js";
 import type { ArchiveSource, ExtractResult } from "./types.js";
 
 /** Compressed bytes sent to the worker and not yet consumed: bounds memory whatever the source's pace. */
@@ -27,7 +23,7 @@ export async function extractInWorker(
   params: ExtractJobParams,
   hooks: ExtractWorkerHooks,
 ): Promise<ExtractResult> {
-  const worker = spawnWorker(new URL(`./extract-worker${moduleExtension()}`, import.meta.url), params);
+  const worker = spawnWorker(import.meta.url, "extract-worker", params);
   const send = (message: ToExtractWorker, transfer?: ArrayBuffer[]): void =>
     worker.postMessage(message, transfer);
   let inFlight = 0;
@@ -37,12 +33,23 @@ export async function extractInWorker(
     creditWaiter?.();
     creditWaiter = undefined;
   };
+  // Grants leave in the order asked, each once the limiters let its bytes pass.
+  let granting = Promise.resolve();
+  const grant = (bytes: number): void => {
+    granting = granting
+      .then(() => hooks.throttle?.(bytes))
+      .catch(() => {})
+      .then(() => {
+        if (!settled) send({ type: "grant", bytes });
+      });
+  };
   const outcome = new Promise<ExtractResult>((resolve, reject) => {
     worker.on("message", (message: FromExtractWorker) => {
       if (message.type === "ack") {
         inFlight -= message.bytes;
         wakeFeeder();
-      } else if (message.type === "progress") hooks.onProgress?.(message.progress);
+      } else if (message.type === "throttle") grant(message.bytes);
+      else if (message.type === "progress") hooks.onProgress?.(message.progress);
       else if (message.type === "warning") hooks.onWarning?.(message.warning);
       else if (message.type === "done") resolve(message.result);
       else reject(deserializeError(message.error));
@@ -88,31 +95,4 @@ export async function extractInWorker(
     hooks.signal?.removeEventListener("abort", onAbort);
     await worker.terminate();
   }
-}
-
-/** `.ts` when this module runs from source (vitest, tsx), `.js` once built. */
-function moduleExtension(): string {
-  return import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-}
-
-/**
- * Starts a worker from a module URL. From TypeScript sources the worker registers tsx first, since
- * `--import` in a worker's execArgv is not honoured on every Node 20 release.
- */
-function spawnWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData });
-  const tsx = tsxEsmApiUrl();
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
-/** URL of tsx's ESM register API, read from its exports map (a plain `resolve` picks the CJS build). */
-function tsxEsmApiUrl(): string {
-  const manifestPath = createRequire(import.meta.url).resolve("tsx/package.json");
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  const entry = manifest.exports["./esm/api"]?.import.default;
-  if (!entry) throw new Error("tsx does not export ./esm/api; run the built package instead of its sources.");
-  return pathToFileURL(join(dirname(manifestPath), entry)).href;
 }

@@ -6,7 +6,9 @@ export type ToExtractWorker =
   | { type: "chunk"; data: Uint8Array }
   | { type: "end" }
   /** Stop, clean up and fail (the main thread knows why). */
-  | { type: "abort" };
+  | { type: "abort" }
+  /** Inflated bytes the write rate limit let pass (answers `throttle`). */
+  | { type: "grant"; bytes: number };
 
 /** An error flattened to cross the thread boundary. */
 export interface SerializedError {
@@ -22,6 +24,8 @@ export type FromExtractWorker =
   | { type: "ack"; bytes: number }
   | { type: "progress"; progress: Progress }
   | { type: "warning"; warning: ArchiveWarning }
+  /** Inflated bytes about to be written, for the main thread's rate limiters. */
+  | { type: "throttle"; bytes: number }
   | { type: "done"; result: ExtractResult }
   | { type: "fail"; error: SerializedError };
 

@@ -3,6 +3,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { type ExtractJobParams, runExtractJob } from "./extract-job.js";
 import { MessageInput } from "./extract-worker-input.js";
 import { type FromExtractWorker, serializeError, type ToExtractWorker } from "./extract-worker-protocol.js";
+import { createWriteThrottle } from "./write-throttle.js";
 
 const port = parentPort;
 if (!port) throw new Error("extract-worker must run in a worker thread.");
@@ -10,20 +11,28 @@ const post = (message: FromExtractWorker): void => port.postMessage(message);
 
 const controller = new AbortController();
 const input = new MessageInput((bytes) => post({ type: "ack", bytes }));
+const params = workerData as ExtractJobParams;
+const writes = createWriteThrottle((bytes) => post({ type: "throttle", bytes }));
 port.on("message", (message: ToExtractWorker) => {
   if (message.type === "chunk") input.push(message.data);
   else if (message.type === "end") input.end();
+  else if (message.type === "grant") writes.grant(message.bytes);
   else {
     controller.abort();
+    writes.stop();
     input.end();
   }
 });
 
-runExtractJob(input, workerData as ExtractJobParams, {
+runExtractJob(input, params, {
   signal: controller.signal,
   onProgress: (progress) => post({ type: "progress", progress }),
   onWarning: (warning) => post({ type: "warning", warning }),
+  ...(params.throttled ? { throttle: writes.throttle } : {}),
 }).then(
-  (result) => post({ type: "done", result }),
+  async (result) => {
+    if (params.throttled) await writes.drain();
+    post({ type: "done", result });
+  },
   (error: unknown) => post({ type: "fail", error: serializeError(error) }),
 );

@@ -1,6 +1,8 @@
 import { mkdir, realpath, rm, rmdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StrongboxError, throwIfAborted } from "../errors.js";
+import { createIgnoreMatcher } from "../ignore.js";
+import type { RateLimiter } from "../io/rate-limit.js";
 import { resolveLimits } from "./extract-limits.js";
 import { extractInWorker } from "./extract-worker-client.js";
 import { normalizeSelection } from "./safe-path.js";
@@ -60,10 +62,12 @@ export async function extract(
     throw new StrongboxError("INVALID_INPUT", "The archive to extract must be a readable stream of bytes.");
   }
   const selection = normalizeSelection(options.only);
+  const keep = keepRules(options.keep);
   const limits = resolveLimits(options.limits);
   throwIfAborted(options.signal, "The extract");
   const folder = await prepareTarget(target);
   const names = newWorkFolderNames();
+  const throttle = writeThrottle(options.writeLimiters, options.signal);
   try {
     return await extractInWorker(
       source,
@@ -76,8 +80,10 @@ export async function extract(
         limits,
         expectedChecksum: options.expectedChecksum,
         totalBytes: options.totalBytes,
+        keep,
+        throttled: throttle !== undefined,
       },
-      options,
+      { ...options, throttle },
     );
   } catch (error) {
     // The job removes its staging folder itself; this covers a worker that died before it could.
@@ -85,6 +91,24 @@ export async function extract(
     if (folder.created) await rmdir(folder.path).catch(() => {});
     throw error;
   }
+}
+
+/** The `keep` rules as one string for the worker, checked here so bad rules fail before any work. */
+function keepRules(keep: ExtractOptions["keep"]): string | undefined {
+  if (keep === undefined) return undefined;
+  createIgnoreMatcher(keep);
+  return typeof keep === "string" ? keep : keep.join("\n");
+}
+
+/** Takes every inflated slice from each limiter in turn; `undefined` (no cost at all) without limiters. */
+function writeThrottle(
+  limiters: readonly RateLimiter[] | undefined,
+  signal: AbortSignal | undefined,
+): ((bytes: number) => Promise<void>) | undefined {
+  if (!limiters?.length) return undefined;
+  return async (bytes) => {
+    for (const limiter of limiters) await limiter.take(bytes, signal);
+  };
 }
 
 /** Resolves the target to its real path, creating it (not its parents) when missing. */

@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, typ
 import type { IgnoreMatcher } from "../ignore.js";
 import type { PackCounters, PackTreeStats } from "./pack-worker-protocol.js";
 import { encodeTarHeader, type TarEntryHeader } from "./tar-header.js";
-import { TarBlockWriter } from "./tar-writer.js";
+import { type BlockSink, TarBlockWriter } from "./tar-writer.js";
 import type { ArchiveWarning, ArchiveWarningCode } from "./types.js";
 import { walkTree } from "./walk.js";
 
@@ -18,9 +18,13 @@ export interface PackTreeOptions {
   ignore: IgnoreMatcher;
   /** Absolute paths left out (the archive being written). */
   exclude: ReadonlySet<string>;
-  blockSize: number;
-  /** Receives each filled tar block (owning its whole ArrayBuffer) with the counters at that point. */
-  onBlock(block: Buffer, length: number, counters: PackCounters): void;
+  /** A block to fill (a multiple of 512 bytes, owned until it is handed to `onBlock`). */
+  allocateBlock(): Buffer;
+  /**
+   * Receives each filled tar block (owning its whole ArrayBuffer), the ranges of it that look
+   * incompressible (see {@link BlockSink}) and the counters at that point.
+   */
+  onBlock(block: Buffer, length: number, incompressible: Uint32Array, counters: PackCounters): void;
   onWarning(warning: ArchiveWarning): void;
   /** Throws to stop packing. */
   checkCancelled(): void;
@@ -40,8 +44,8 @@ export function packTree(root: string, options: PackTreeOptions): PackTreeStats 
     sourceBytes: stats.sourceBytes,
   });
   const writer = new TarBlockWriter(
-    options.blockSize,
-    (block, length) => options.onBlock(block, length, counters()),
+    options.allocateBlock,
+    (block, length, incompressible) => options.onBlock(block, length, incompressible, counters()),
     (bytes) => {
       stats.sourceBytes += bytes;
     },

@@ -1,16 +1,20 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { abortError, StrongboxError } from "../errors.js";
+import type { InputBlock } from "./compress.js";
 import {
   PACK_BLOCK_SIZE,
   PACK_BLOCKS_IN_FLIGHT,
+  PACK_RING_BLOCKS,
   type PackCounters,
   type PackTreeStats,
   type PackWorkerData,
   type PackWorkerMessage,
   SHARED_CANCEL,
   SHARED_IN_FLIGHT,
+  SHARED_RING_USED,
   SHARED_SLOTS,
 } from "./pack-worker-protocol.js";
+import { spawnWorker } from "./spawn-worker.js";
 import type { ArchiveOperationOptions } from "./types.js";
 
 /** Progress is reported at most this often (plus once at the end). */
@@ -26,10 +30,12 @@ export interface PackWorkerInput {
 /** A pack worker at work. */
 export interface PackWorkerRun {
   /**
-   * The tar stream as blocks, in order. Taking a block frees room for the worker, so a slow consumer
-   * holds it back. Throws when the worker fails or `signal` fires; leaving the loop early stops the worker.
+   * The tar stream as blocks, in order, each with the ranges of file content that look incompressible.
+   * The blocks lie in memory shared with the worker: each must be released once it has been read, in
+   * order. Taking a block frees room for the worker, so a slow consumer holds it back. Throws when the worker
+   * fails or `signal` fires; leaving the loop early stops the worker.
    */
-  blocks: AsyncIterable<Buffer>;
+  blocks: AsyncIterable<InputBlock>;
   /** Totals, resolved once the worker has sent its last block. */
   stats: Promise<PackTreeStats>;
 }
@@ -42,7 +48,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
   const { signal, onProgress, onWarning } = options;
   const shared = new SharedArrayBuffer(SHARED_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const state = new Int32Array(shared);
-  const queue: Buffer[] = [];
+  const queue: InputBlock[] = [];
   let totals: PackTreeStats | undefined;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -63,8 +69,10 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
   const stopWorker = (): void => {
     Atomics.store(state, SHARED_CANCEL, 1);
     // Moving the counter also wakes a worker that read it just before deciding to wait.
-    Atomics.store(state, SHARED_IN_FLIGHT, -(2 ** 30));
-    Atomics.notify(state, SHARED_IN_FLIGHT);
+    for (const slot of [SHARED_IN_FLIGHT, SHARED_RING_USED]) {
+      Atomics.store(state, slot, -(2 ** 30));
+      Atomics.notify(state, slot);
+    }
   };
   const fail = (error: unknown): void => {
     if (failure !== undefined || totals !== undefined) return;
@@ -87,19 +95,30 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     guarded(() => onProgress({ bytes: counters.sourceBytes, files: counters.entries }));
   };
 
-  const worker = spawnPackWorker({
+  const ring = new SharedArrayBuffer(PACK_RING_BLOCKS * PACK_BLOCK_SIZE);
+  const release = (): void => {
+    Atomics.sub(state, SHARED_RING_USED, 1);
+    Atomics.notify(state, SHARED_RING_USED);
+  };
+  const data: PackWorkerData = {
     ...input,
     shared,
     blockSize: PACK_BLOCK_SIZE,
     blocksInFlight: PACK_BLOCKS_IN_FLIGHT,
-  });
+    ring,
+  };
+  const worker: Worker = spawnWorker(import.meta.url, "pack-worker", data);
   const onAbort = (): void => fail(abortError(signal, "Packing"));
   signal?.addEventListener("abort", onAbort, { once: true });
   worker.on("message", (message: PackWorkerMessage) => {
     if (failure !== undefined) return;
     switch (message.type) {
       case "block":
-        queue.push(Buffer.from(message.buffer, 0, message.length));
+        queue.push({
+          data: Buffer.from(ring, message.slot * PACK_BLOCK_SIZE, message.length),
+          incompressible: message.incompressible,
+          release,
+        });
         // Reported before the block can be taken, hence before the worker may move on past it.
         progress(message.counters, false);
         break;
@@ -127,7 +146,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
   });
   if (signal?.aborted) onAbort();
 
-  async function* blocks(): AsyncGenerator<Buffer> {
+  async function* blocks(): AsyncGenerator<InputBlock> {
     try {
       for (;;) {
         if (failure !== undefined) throw failure;
@@ -149,20 +168,6 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     }
   }
   return { blocks: blocks(), stats };
-}
-
-/**
- * From compiled code the worker is `pack-worker.js` beside this file. From TypeScript sources (vitest,
- * tsx) it is `pack-worker.ts`, which a worker cannot load by itself: a tiny bootstrap registers tsx's
- * loader in the worker first (`execArgv: ["--import", "tsx"]` is not applied to workers on Node 20).
- */
-function spawnPackWorker(workerData: PackWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./pack-worker.js", here), { workerData });
-  const entry = new URL("./pack-worker.ts", here).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 function workerFailure(message: Extract<PackWorkerMessage, { type: "fatal" }>, root: string): Error {

@@ -12,12 +12,21 @@ export const PACK_BLOCK_SIZE = 512 * 1024;
  */
 export const PACK_BLOCKS_IN_FLIGHT = 4;
 
+/**
+ * Blocks of the shared ring the worker writes tar data into: a block stays in use until the compressor
+ * has deflated it, so there are enough for the blocks in flight, the compressor's (8), and the one
+ * being filled. Reusing this memory, instead of a fresh buffer per block, leaves no garbage behind.
+ */
+export const PACK_RING_BLOCKS = PACK_BLOCKS_IN_FLIGHT + 9;
+
 /** Slots of the shared Int32Array between the main thread and the pack worker. */
 export const SHARED_IN_FLIGHT = 0;
 /** 1 once the main thread wants the worker to stop. */
 export const SHARED_CANCEL = 1;
+/** Ring blocks handed out to the worker and not yet released by the compressor. */
+export const SHARED_RING_USED = 2;
 /** Length of the shared Int32Array. */
-export const SHARED_SLOTS = 2;
+export const SHARED_SLOTS = 3;
 
 /** What the main thread tells the pack worker at start. */
 export interface PackWorkerData {
@@ -31,6 +40,8 @@ export interface PackWorkerData {
   shared: SharedArrayBuffer;
   blockSize: number;
   blocksInFlight: number;
+  /** {@link PACK_RING_BLOCKS} blocks of `blockSize` bytes, used in turn. */
+  ring: SharedArrayBuffer;
 }
 
 /** Running counters, sent with every block. */
@@ -52,7 +63,15 @@ export interface PackTreeStats {
 
 /** Messages from the pack worker, in the order they happen. */
 export type PackWorkerMessage =
-  | { type: "block"; buffer: ArrayBuffer; length: number; counters: PackCounters }
+  | {
+      type: "block";
+      /** Index of the ring block holding the data. */
+      slot: number;
+      length: number;
+      /** `[start, end)` pairs of file content that looks already compressed. */
+      incompressible: Uint32Array;
+      counters: PackCounters;
+    }
   | { type: "warning"; warning: ArchiveWarning }
   | { type: "done"; stats: PackTreeStats }
   | { type: "fatal"; message: string; errno?: string; path?: string };

@@ -8,6 +8,7 @@ import {
   type PackWorkerMessage,
   SHARED_CANCEL,
   SHARED_IN_FLIGHT,
+  SHARED_RING_USED,
 } from "./pack-worker-protocol.js";
 
 /** Thrown inside the worker to unwind (closing open files) once the main thread cancelled. */
@@ -25,29 +26,39 @@ function checkCancelled(): void {
   if (Atomics.load(shared, SHARED_CANCEL) === 1) throw new PackCancelled();
 }
 
-/** Sleeps while the main thread holds as many blocks as allowed; it wakes us as it takes them. */
-function waitForRoom(): void {
+/** Sleeps while `shared[slot]` is at `limit`; the main thread wakes us as it lowers it. */
+function waitBelow(slot: number, limit: number): void {
   for (;;) {
     checkCancelled();
-    const inFlight = Atomics.load(shared, SHARED_IN_FLIGHT);
-    if (inFlight < data.blocksInFlight) return;
-    Atomics.wait(shared, SHARED_IN_FLIGHT, inFlight);
+    const used = Atomics.load(shared, slot);
+    if (used < limit) return;
+    Atomics.wait(shared, slot, used);
   }
+}
+
+const ringBlocks = data.ring.byteLength / data.blockSize;
+let blocksAllocated = 0;
+
+/** The next ring block, once the compressor has released it. */
+function allocateBlock(): Buffer {
+  waitBelow(SHARED_RING_USED, ringBlocks);
+  Atomics.add(shared, SHARED_RING_USED, 1);
+  const slot = blocksAllocated++ % ringBlocks;
+  return Buffer.from(data.ring, slot * data.blockSize, data.blockSize);
 }
 
 try {
   const stats = packTree(data.root, {
     ignore: createIgnoreMatcher(data.ignoreRules),
     exclude: new Set(data.exclude),
-    blockSize: data.blockSize,
     checkCancelled,
     onWarning: (warning) => post({ type: "warning", warning }),
-    onBlock(block, length, counters) {
-      waitForRoom();
+    allocateBlock,
+    onBlock(block, length, incompressible, counters) {
+      // Sleeps while the main thread holds as many blocks as allowed; it wakes us as it takes them.
+      waitBelow(SHARED_IN_FLIGHT, data.blocksInFlight);
       Atomics.add(shared, SHARED_IN_FLIGHT, 1);
-      post({ type: "block", buffer: block.buffer as ArrayBuffer, length, counters }, [
-        block.buffer as ArrayBuffer,
-      ]);
+      post({ type: "block", slot: block.byteOffset / data.blockSize, length, incompressible, counters });
     },
   });
   post({ type: "done", stats });

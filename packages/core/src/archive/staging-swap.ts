@@ -1,8 +1,10 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
+import type { IgnoreMatcher } from "../ignore.js";
 import { unsafeEntry } from "./extract-errors.js";
 import { isWorkFolderName } from "./staging-names.js";
+import { planKeepingSwap } from "./swap-keep.js";
 import type { RestoreMode } from "./types.js";
 
 /** Where a swap happens: three sibling folders, the staging and aside ones inside the target. */
@@ -29,15 +31,18 @@ export interface SwapPlan {
  * Decides every move before anything changes, by comparing the staged tree with the target as the kernel
  * sees it (`lstat`). `truncate` without a selection replaces the target's whole contents; `truncate` with
  * one replaces each selected path whole; otherwise directories present on both sides are merged and any
- * other entry is replaced. Throws `UNSAFE_ARCHIVE_ENTRY` when the archive wants a directory where the
+ * other entry is replaced. With `keep`, a `truncate` without selection keeps the entries it matches.
+ * Throws `UNSAFE_ARCHIVE_ENTRY` when the archive wants a directory where the
  * target holds a symlink, since merging would then write through it.
  */
 export function planSwap(
   folders: SwapFolders,
   mode: RestoreMode,
   selection: Set<string> | undefined,
+  keep?: IgnoreMatcher,
 ): SwapPlan {
   const plan: SwapPlan = { moves: [], merged: new Set() };
+  if (mode === "truncate" && selection === undefined && keep) return planKeepingSwap(folders, keep);
   if (mode === "truncate" && selection === undefined) {
     for (const name of readdirSync(folders.target)) {
       if (!isWorkFolderName(name)) plan.moves.push({ kind: "aside", path: name });

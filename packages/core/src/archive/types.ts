@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { RateLimiter } from "../io/rate-limit.js";
 
 /** Counters reported while an archive is packed, extracted, uploaded or copied. */
 export interface Progress {
@@ -48,6 +49,8 @@ export interface PackOptions extends ArchiveOperationOptions {
   ignoreFile?: string | false;
   /** gzip level 0-9, default 1. */
   level?: number;
+  /** Limiters the tar stream (the bytes read from the source, before compression) passes through. */
+  readLimiters?: readonly RateLimiter[];
 }
 
 /** What a finished pack produced. */
@@ -99,6 +102,14 @@ export interface ExtractOptions extends ArchiveOperationOptions {
   limits?: ExtractLimits;
   /** Archive size, if known, for progress. */
   totalBytes?: number;
+  /**
+   * With `truncate` and no `only`: gitignore-style rules; entries of the target they match (and all under
+   * a matched folder) are kept instead of deleted, unless the archive holds the same path. No effect on
+   * `merge`, nor on the paths `only` replaces whole.
+   */
+  keep?: string | readonly string[];
+  /** Limiters the restored bytes (uncompressed, as they are written) pass through. */
+  writeLimiters?: readonly RateLimiter[];
 }
 
 /** What a finished extract wrote. */

@@ -29,17 +29,36 @@ export async function freeSpace(path: string): Promise<number> {
   }
 }
 
+/** Bytes in use on the whole volume holding `path`: an upper bound of what any folder on it holds. */
+export async function usedSpace(path: string): Promise<number> {
+  const s = await statfs(path);
+  return (s.blocks - s.bfree) * s.bsize;
+}
+
 /**
  * Throws `INSUFFICIENT_SPACE` when the volume holding `path` has less than `needed` bytes free, with a
  * message that says how much `what` needs and how much is free.
  */
 export async function ensureSpace(path: string, needed: number, what: string): Promise<void> {
   const free = await freeSpace(path);
-  if (free >= needed) return;
-  throw new StrongboxError(
+  if (free < needed) throw insufficientSpace(what, `the volume of ${path}`, needed, free, { path });
+}
+
+/**
+ * The `INSUFFICIENT_SPACE` error for `what`, which needs about `needed` bytes on `where` (words such as
+ * `the volume of /srv`) that has `free` bytes free: both figures in the message and in `details`.
+ */
+export function insufficientSpace(
+  what: string,
+  where: string,
+  needed: number,
+  free: number,
+  details: Record<string, unknown> = {},
+): StrongboxError {
+  return new StrongboxError(
     "INSUFFICIENT_SPACE",
-    `Not enough disk space for ${what}: it needs about ${formatBytes(needed)} on the volume of ${path}, ` +
+    `Not enough disk space for ${what}: it needs about ${formatBytes(needed)} on ${where}, ` +
       `which has ${formatBytes(free)} free. Free up ${formatBytes(needed - free)} or use another disk.`,
-    { details: { path, needed, free } },
+    { details: { ...details, needed, free } },
   );
 }

@@ -92,14 +92,24 @@ export function createRateLimiter(bytesPerSecond?: number, options: RateLimiterO
  * Passes `source` through every limiter in `limiters` (an operation's own and the manager's shared one),
  * chunk by chunk. With no limiter set it adds nothing but the iteration.
  */
-export async function* limitRate(
+export function limitRate(
   source: AsyncIterable<Uint8Array>,
   limiters: readonly (RateLimiter | undefined)[],
   signal?: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
+  return limitItems(source, limiters, (chunk) => chunk.byteLength, signal);
+}
+
+/** {@link limitRate} for items that carry bytes, each counted as `sizeOf(item)`. */
+export async function* limitItems<T>(
+  source: AsyncIterable<T>,
+  limiters: readonly (RateLimiter | undefined)[],
+  sizeOf: (item: T) => number,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
   const active = limiters.filter((l): l is RateLimiter => l !== undefined);
-  for await (const chunk of source) {
-    for (const limiter of active) await limiter.take(chunk.byteLength, signal);
-    yield chunk;
+  for await (const item of source) {
+    for (const limiter of active) await limiter.take(sizeOf(item), signal);
+    yield item;
   }
 }

@@ -2,7 +2,9 @@ import type { ArchiveWarningCode } from "../archive/types.js";
 import type { StorageAdapter } from "../storage/types.js";
 import type { ActivityListener, ListenerErrorHandler } from "./activity.js";
 import type { BackupCatalog } from "./catalog.js";
+import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
+import type { RateLimit, RateLimits } from "./rate-limits.js";
 import type { Actor, BackupPolicy, BackupRecord, ServerState } from "./types.js";
 
 /** A non-fatal problem during an operation: a path skipped or changed while packed, a refresh that failed. */
@@ -10,8 +12,11 @@ export interface BackupWarning {
   server: string;
   /** The backup's uuid. */
   backup: string;
-  /** An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed) or `RETENTION_FAILED`. */
-  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED";
+  /**
+   * An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed), `RETENTION_FAILED`,
+   * or `HOOK_FAILED` (an after-hook threw or timed out; the operation's outcome stands).
+   */
+  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED" | "HOOK_FAILED";
   /** The path concerned, for archive warnings. */
   path?: string;
   message: string;
@@ -50,6 +55,13 @@ export interface BackupManagerOptions {
   now?: () => Date;
   /** This host's name in the records' owner (default `os.hostname()`). */
   host?: string;
+  /**
+   * I/O limits in bytes per second shared by every operation of this manager (a node's whole budget);
+   * absent, 0 or `undefined` means unlimited. Change them at run time with {@link BackupManager.setRateLimits}.
+   */
+  rateLimits?: RateLimits;
+  /** Awaited callbacks around every backup and restore (pause a game server, flush its world, ...). */
+  hooks?: OperationHooks;
 }
 
 /** Options of {@link BackupManager.create}. */
@@ -65,6 +77,11 @@ export interface CreateBackupOptions {
   scheduled?: boolean;
   /** Cancels the backup, like {@link BackupManager.cancel}. */
   signal?: AbortSignal;
+  /**
+   * This backup's own I/O limit, on top of the manager's shared ones: bytes per second for every
+   * direction (a number), or per direction. 0 or absent: no limit of its own.
+   */
+  rateLimit?: RateLimit;
 }
 
 /** Options of {@link BackupManager.list}. */
@@ -91,6 +108,13 @@ export interface RestoreBackupOptions {
   only?: readonly string[];
   actor?: Actor;
   signal?: AbortSignal;
+  /**
+   * With `truncate`: keep the folder's files that match the backup's ignore rules (`ignored_files`:
+   * logs, caches, ...) instead of deleting them, since the backup never held them. No effect on merge.
+   */
+  keepIgnored?: boolean;
+  /** This restore's own limit on restored bytes per second, on top of the manager's `write` limit. */
+  rateLimit?: RateLimit;
 }
 
 /** What a server is busy with in this manager. */
@@ -154,6 +178,13 @@ export interface BackupManager {
   isBusy(server: string): boolean;
   /** What runs for the server in this manager, if anything. */
   activeOperation(server: string): ActiveOperation | undefined;
+  /**
+   * Replaces the manager's shared I/O limits; operations already running follow the new rates from their
+   * next chunk. A direction left out (or 0) becomes unlimited.
+   */
+  setRateLimits(limits: RateLimits): void;
+  /** The manager's shared I/O limits now in force (bytes per second; absent means unlimited). */
+  rateLimits(): RateLimits;
   /** Cancels what runs and stops the refreshes; the manager refuses new work afterwards. */
   close(): Promise<void>;
 }

@@ -2,7 +2,9 @@ import { StrongboxError } from "../errors.js";
 import type { StorageAdapter } from "../storage/types.js";
 import type { BackupWarning } from "./api.js";
 import type { BackupCatalog } from "./catalog.js";
+import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
+import type { SharedLimiters } from "./rate-limits.js";
 import { formatTimestamp } from "./records.js";
 import type {
   ActivityEvent,
@@ -29,6 +31,10 @@ export interface ManagerContext {
   staleAfterMs: number;
   now: () => Date;
   host: string;
+  /** The manager's I/O limiters, shared by all its operations. */
+  limiters: SharedLimiters;
+  hooks: OperationHooks;
+  hookTimeoutMs: number;
 }
 
 type EventName = ActivityEvent["event"];

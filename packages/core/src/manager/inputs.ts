@@ -44,10 +44,15 @@ export function pageOptions(options: { page?: number; perPage?: number }): { pag
   return { page, perPage: Math.min(perPage, MAX_PER_PAGE) };
 }
 
-/** Checks restore options: `truncate` must be a boolean and `only` a list of paths. */
-export function restoreInputs(options: { truncate?: unknown; only?: unknown } | undefined): void {
+/** Checks restore options: `truncate` (and `keepIgnored`, if given) must be booleans and `only` a list of paths. */
+export function restoreInputs(
+  options: { truncate?: unknown; only?: unknown; keepIgnored?: unknown } | undefined,
+): void {
   if (typeof options?.truncate !== "boolean") {
     throw invalid("Say whether the restore truncates the server folder (truncate: true or false).", {});
+  }
+  if (options.keepIgnored !== undefined && typeof options.keepIgnored !== "boolean") {
+    throw invalid("Say whether the restore keeps ignored files (keepIgnored: true or false).", {});
   }
   const only = options.only;
   if (only !== undefined && !(Array.isArray(only) && only.every((path) => typeof path === "string"))) {

@@ -6,9 +6,11 @@ import { createActivityEmitter } from "./activity.js";
 import type { BackupManager, BackupManagerOptions } from "./api.js";
 import { createManifestCatalog } from "./catalog.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { checkHooks } from "./hooks.js";
 import { pageOptions } from "./inputs.js";
 import { archiveKey, validateBackupId, validateServerId } from "./keys.js";
 import { backupNotFound, notSuccessful, stillRunning } from "./manager-errors.js";
+import { createSharedLimiters } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import { recoverAll, recoverRecords } from "./recover.js";
 import { removeBackup } from "./remove.js";
@@ -51,6 +53,9 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
     now: options.now ?? (() => new Date()),
     host: options.host ?? hostname(),
+    limiters: createSharedLimiters(options.rateLimits),
+    hooks: options.hooks ?? {},
+    hookTimeoutMs: checkHooks(options.hooks ?? {}),
   };
   const { catalog, policy, now } = context;
   const slots = createServerSlots();
@@ -191,6 +196,10 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
         ? { operation: "restore", backup: slot.backup, serverState: "restoring_backup" }
         : { operation: "backup", backup: slot.backup };
     },
+
+    setRateLimits: (limits) => context.limiters.set(limits),
+
+    rateLimits: () => context.limiters.current(),
 
     close: () => slots.closeAll(),
   };

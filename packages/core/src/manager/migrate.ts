@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import PQueue from "p-queue";
 import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
+import { limitRate } from "../io/rate-limit.js";
 import type { StorageAdapter } from "../storage/types.js";
 import { withKeyValidation } from "../storage/with-key-validation.js";
 import { type BackupCatalog, createManifestCatalog } from "./catalog.js";
 import { archiveKey, validateServerId } from "./keys.js";
 import { createProgressReporter, type OperationProgress, type ProgressReporter } from "./progress.js";
+import { archiveDirection, checkRateLimit, limitersFor, type RateLimit } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import type { BackupRecord } from "./types.js";
 
@@ -25,6 +27,11 @@ export interface MigrateOptions {
   onProgress?: (progress: OperationProgress) => void;
   /** Told once per backup what became of it. */
   onBackup?: (result: MigratedBackup) => void;
+  /**
+   * Limit on the bytes put into `to`, shared by every copy of this migration: a number, or per direction
+   * (`write` when `to` reports `freeSpace`, i.e. it is a local disk; `upload` otherwise).
+   */
+  rateLimit?: RateLimit;
 }
 
 /** What became of one backup in a migration. */
@@ -72,6 +79,7 @@ export async function migrateBackups(options: MigrateOptions): Promise<MigrateSu
       },
     );
   }
+  checkRateLimit(options.rateLimit);
   const server = options.server === undefined ? undefined : validateServerId(options.server);
   const { signal } = options;
   throwIfAborted(signal, "The migration");
@@ -112,6 +120,8 @@ function createCopier(options: MigrateOptions): Copier {
   const source = createManifestCatalog(from);
   const target = createManifestCatalog(to);
   const { signal } = options;
+  // Created once, so every copy of this migration shares the one budget.
+  const putLimiters = limitersFor(archiveDirection(to), undefined, options.rateLimit);
 
   async function isPresent(record: BackupRecord): Promise<boolean> {
     const copy = await target.get(record.server, record.uuid).catch(() => undefined);
@@ -125,11 +135,12 @@ function createCopier(options: MigrateOptions): Copier {
     const hash = createHash("sha256");
     let bytes = 0;
     const stream = await from.get(key, signal ? { signal } : {});
-    const body = tap(stream, (chunk) => {
+    const seen = tap(stream, (chunk) => {
       hash.update(chunk);
       bytes += chunk.byteLength;
       progress.update({ bytes, files: 0, totalBytes: record.bytes });
     });
+    const body = putLimiters.length > 0 ? limitRate(seen, putLimiters, signal) : seen;
     try {
       await to.put(key, body, signal ? { signal } : {});
     } finally {

@@ -1,13 +1,18 @@
 import { pack } from "../archive/pack.js";
 import type { PackOptions, PackResult } from "../archive/types.js";
-import { StrongboxError } from "../errors.js";
+import { isStrongboxError, StrongboxError } from "../errors.js";
+import { limitRate, type RateLimiter } from "../io/rate-limit.js";
+import type { TreeSize } from "../io/source-size.js";
 import type { StorageAdapter } from "../storage/types.js";
 import { activityEvent, failureReason, type ManagerContext } from "./context.js";
+import { runAfterHook, runHook } from "./hooks.js";
 import { archiveKey } from "./keys.js";
 import { createProgressReporter } from "./progress.js";
+import { archiveDirection, limitersFor, type RateLimit } from "./rate-limits.js";
 import type { RecordKeeper } from "./record-keeper.js";
 import { finished, formatTimestamp } from "./records.js";
 import { applyRetention } from "./retention.js";
+import { checkBackupSpace } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
 /** One backup to run: its stored record, where to read, and what stops it. */
@@ -17,45 +22,82 @@ export interface BackupJob {
   ignore: string | readonly string[];
   actor: Actor | undefined;
   signal: AbortSignal;
+  /** Expected archive size per source byte, for the space check (see `archiveRatio`). */
+  ratio: number;
+  /** The backup's own I/O limit. */
+  rateLimit: RateLimit | undefined;
 }
 
 /**
- * Packs the server folder straight into storage, then records the outcome: archive first, then the
- * successful manifest, so a manifest saying successful always has its archive. Any failure (source
- * missing, disk full, abort) leaves no archive and a failed record. Never rejects.
+ * Checks the space, runs the before-hook, packs the server folder straight into storage, then records the
+ * outcome: archive first, then the successful manifest, so a manifest saying successful always has its
+ * archive. Any failure (no space, a failed hook, source missing, disk full, abort) leaves no archive and a
+ * failed record. The after-hook then runs whatever happened, once the before-hook was reached. Never rejects.
  */
 export async function runBackup(context: ManagerContext, job: BackupJob): Promise<BackupRecord> {
   const { server, uuid } = job.keeper.current();
   const key = archiveKey(server, uuid);
-  const progress = createProgressReporter(context.onProgress, { server, backup: uuid, operation: "backup" });
+  let hooked = false;
+  let record: BackupRecord;
+  let failure: Error | undefined;
   try {
-    const result = await packInto(context.storage, key, job.root, {
+    const size = await checkBackupSpace(context, { ...job, record: job.keeper.current() });
+    hooked = true;
+    const before = { server, record: { ...job.keeper.current() } };
+    await runHook("beforeBackup", context.hooks.beforeBackup, before, context.hookTimeoutMs, job.signal);
+    record = await saveBackup(context, job, key, size);
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    record = await fail(context, job, key, failureReason(error, job.signal));
+  }
+  if (hooked) await runAfterHook(context, "afterBackup", context.hooks.afterBackup, record, failure);
+  return record;
+}
+
+/** Packs into storage and records the successful backup; throws on any failure. */
+async function saveBackup(
+  context: ManagerContext,
+  job: BackupJob,
+  key: string,
+  size: TreeSize | undefined,
+): Promise<BackupRecord> {
+  const { server, uuid } = job.keeper.current();
+  const progress = createProgressReporter(context.onProgress, { server, backup: uuid, operation: "backup" });
+  const total = size ? { totalBytes: size.bytes } : {};
+  const { limiters } = context;
+  const result = await packInto(
+    context.storage,
+    key,
+    job.root,
+    {
       ignore: job.ignore,
       level: context.level,
       signal: job.signal,
-      onProgress: (counters) => progress.update(counters),
+      readLimiters: limitersFor("read", limiters, job.rateLimit),
+      onProgress: (counters) => progress.update({ ...counters, ...total }),
       onWarning: (warning) => context.onWarning({ server, backup: uuid, ...warning }),
-    });
-    progress.flush();
-    const record = finished(job.keeper.current(), {
+    },
+    limitersFor(archiveDirection(context.storage), limiters, job.rateLimit),
+  );
+  progress.flush();
+  const record = finished(job.keeper.current(), {
+    checksum: result.checksum,
+    bytes: result.bytes,
+    is_successful: true,
+    completed_at: formatTimestamp(context.now()),
+    source_bytes: result.sourceBytes,
+    files: result.files,
+  });
+  await job.keeper.finish(record);
+  context.emit(
+    activityEvent(context, "server:backup.complete", record, job.actor, {
+      name: record.name,
+      bytes: record.bytes,
       checksum: result.checksum,
-      bytes: result.bytes,
-      is_successful: true,
-      completed_at: formatTimestamp(context.now()),
-    });
-    await job.keeper.finish(record);
-    context.emit(
-      activityEvent(context, "server:backup.complete", record, job.actor, {
-        name: record.name,
-        bytes: record.bytes,
-        checksum: result.checksum,
-      }),
-    );
-    await applyRetention(context, server, uuid);
-    return record;
-  } catch (error) {
-    return fail(context, job, key, failureReason(error, job.signal));
-  }
+    }),
+  );
+  await applyRetention(context, server, uuid);
+  return record;
 }
 
 async function fail(
@@ -82,33 +124,36 @@ async function fail(
 }
 
 /**
- * Streams a pack into `storage.put`. When either side fails the other is stopped, and the error that
- * caused it (not the abort that followed) is thrown.
+ * Streams a pack into `storage.put`, through `putLimiters`. When either side fails the other is stopped,
+ * and the error that caused it is thrown, not the abort that followed: a pack torn down because the
+ * storage gave up (a full disk) reports the storage's error.
  */
 async function packInto(
   storage: StorageAdapter,
   key: string,
   root: string,
   options: PackOptions & { signal: AbortSignal },
+  putLimiters: readonly RateLimiter[],
 ): Promise<PackResult> {
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const handle = pack(root, { ...options, signal });
-  let failed = false;
-  let cause: unknown;
-  const onFailure = (error: unknown): never => {
-    if (!failed) {
-      failed = true;
-      cause = error;
-      stop.abort(error);
-    }
+  const stopOther = (error: unknown): never => {
+    stop.abort(error);
     throw error;
   };
-  const packing = handle.result.catch(onFailure);
-  const storing = storage.put(key, handle.stream, { signal }).catch(onFailure);
-  await Promise.allSettled([packing, storing]);
-  if (failed) throw cause;
-  const [result, info] = await Promise.all([packing, storing]);
+  const body = putLimiters.length > 0 ? limitRate(handle.stream, putLimiters, signal) : handle.stream;
+  const [packed, stored] = await Promise.allSettled([
+    // A pack aborted by its reader's end needs no stopping of that reader: it is failing already.
+    handle.result.catch((error: unknown) => (isAbort(error) ? Promise.reject(error) : stopOther(error))),
+    storage.put(key, body, { signal }).catch(stopOther),
+  ]);
+  if (packed.status === "rejected" && !(stored.status === "rejected" && isAbort(packed.reason))) {
+    throw packed.reason;
+  }
+  if (stored.status === "rejected") throw stored.reason;
+  if (packed.status === "rejected") throw packed.reason;
+  const [result, info] = [packed.value, stored.value];
   if (info.size !== result.bytes) {
     throw new StrongboxError(
       "STORAGE_ERROR",
@@ -117,4 +162,9 @@ async function packInto(
     );
   }
   return result;
+}
+
+/** An error that only says the operation was stopped, not why. */
+function isAbort(error: unknown): boolean {
+  return isStrongboxError(error, "ABORTED") || (error as Error | undefined)?.name === "AbortError";
 }

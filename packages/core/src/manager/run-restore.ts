@@ -1,7 +1,13 @@
 import { extract } from "../archive/extract.js";
+import { resolvePackInput } from "../archive/pack-input.js";
+import { isStrongboxError } from "../errors.js";
+import { parseIgnoreRules } from "../ignore.js";
 import { activityEvent, failureReason, type ManagerContext } from "./context.js";
+import { runAfterHook, runHook } from "./hooks.js";
 import { archiveKey } from "./keys.js";
 import { createProgressReporter } from "./progress.js";
+import { limitersFor, type RateLimit } from "./rate-limits.js";
+import { checkRestoreSpace, scannedRestoreSize } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
 /** One restore to run. */
@@ -12,39 +18,37 @@ export interface RestoreJob {
   only: readonly string[] | undefined;
   actor: Actor | undefined;
   signal: AbortSignal;
+  /** With `truncate`, keep the folder's files that the backup's ignore rules match. */
+  keepIgnored: boolean;
+  rateLimit: RateLimit | undefined;
+  /** Whether the free space was already checked (from the sizes in the record). */
+  spaceChecked: boolean;
 }
 
 /**
- * Streams the archive from storage into the server folder. `extract` verifies the checksum before it
- * changes anything in the folder (it stages first), so a corrupt archive leaves the folder as it was.
- * Emits `restore-complete` or `restore-fail`, and rethrows the failure.
+ * Checks the space (reading the archive's entries when the record does not give its size), runs the
+ * before-hook, then streams the archive from storage into the server folder. `extract` verifies the
+ * checksum before it changes anything in the folder (it stages first), so a corrupt archive leaves the
+ * folder as it was. Emits `restore-complete` or `restore-fail`, runs the after-hook whatever happened once
+ * the before-hook was reached, and rethrows the failure.
  */
 export async function runRestore(context: ManagerContext, job: RestoreJob): Promise<void> {
   const { record, actor, signal } = job;
-  const progress = createProgressReporter(context.onProgress, {
-    server: record.server,
-    backup: record.uuid,
-    operation: "restore",
-  });
+  let hooked = false;
+  let failure: Error | undefined;
   try {
-    const source = await context.storage.get(archiveKey(record.server, record.uuid), { signal });
-    try {
-      await extract(source, job.root, {
-        mode: job.truncate ? "truncate" : "merge",
-        expectedChecksum: record.checksum ?? undefined,
-        only: job.only,
-        signal,
-        totalBytes: record.bytes,
-        onProgress: (counters) => progress.update(counters),
-      });
-    } finally {
-      source.destroy();
+    if (!job.spaceChecked && job.only === undefined) {
+      await checkRestoreSpace(job.root, record, await scannedRestoreSize(context, record, signal));
     }
-    progress.flush();
+    hooked = true;
+    const before = { server: record.server, record: { ...record } };
+    await runHook("beforeRestore", context.hooks.beforeRestore, before, context.hookTimeoutMs, signal);
+    await extractBackup(context, job);
     context.emit(
       activityEvent(context, "server:backup.restore-complete", record, actor, { name: record.name }),
     );
   } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
     const reason = failureReason(error, signal);
     context.emit(
       activityEvent(context, "server:backup.restore-fail", record, actor, {
@@ -52,6 +56,47 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
         error: reason,
       }),
     );
+  }
+  if (hooked) await runAfterHook(context, "afterRestore", context.hooks.afterRestore, record, failure);
+  if (failure) throw failure;
+}
+
+async function extractBackup(context: ManagerContext, job: RestoreJob): Promise<void> {
+  const { record, signal } = job;
+  const progress = createProgressReporter(context.onProgress, {
+    server: record.server,
+    backup: record.uuid,
+    operation: "restore",
+  });
+  const keep = job.truncate && job.keepIgnored ? await keptRules(job.root, record) : undefined;
+  const source = await context.storage.get(archiveKey(record.server, record.uuid), { signal });
+  try {
+    await extract(source, job.root, {
+      mode: job.truncate ? "truncate" : "merge",
+      expectedChecksum: record.checksum ?? undefined,
+      only: job.only,
+      signal,
+      totalBytes: record.bytes,
+      onProgress: (counters) => progress.update(counters),
+      writeLimiters: limitersFor("write", context.limiters, job.rateLimit),
+      ...(keep ? { keep } : {}),
+    });
+  } finally {
+    source.destroy();
+  }
+  progress.flush();
+}
+
+/**
+ * The rules a backup of the folder would leave out: the backup's `ignored_files` after the folder's own
+ * ignore file, as pack merges them. `undefined` when there are none, or no folder yet to keep files of.
+ */
+async function keptRules(root: string, record: BackupRecord): Promise<string | undefined> {
+  try {
+    const { ignoreRules } = await resolvePackInput(root, { ignore: record.ignored_files }, []);
+    return parseIgnoreRules(ignoreRules).length > 0 ? ignoreRules : undefined;
+  } catch (error) {
+    if (isStrongboxError(error, "NOT_FOUND")) return undefined;
     throw error;
   }
 }

@@ -3,12 +3,14 @@ import { throwIfAborted } from "../errors.js";
 import type { CreateBackupOptions } from "./api.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
 import { backupName, ignoredFiles } from "./inputs.js";
+import { checkRateLimit } from "./rate-limits.js";
 import { keepRecord } from "./record-keeper.js";
 import { formatTimestamp } from "./records.js";
 import { removeBackup } from "./remove.js";
 import { runBackup } from "./run-backup.js";
 import type { ServerRecords } from "./server-records.js";
 import type { ServerSlots } from "./slots.js";
+import { archiveRatio } from "./space.js";
 import type { BackupRecord } from "./types.js";
 
 /**
@@ -27,6 +29,7 @@ export async function startBackup(
   const ignored = ignoredFiles(input.ignored);
   const { actor } = input;
   const locked = input.locked ?? false;
+  checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The backup");
   const slot = slots.reserve(server, "backup", randomUUID());
   try {
@@ -75,7 +78,15 @@ export async function startBackup(
         }),
     });
     slot.keeper = keeper;
-    const job = { keeper, root, ignore: ignored, actor, signal: slot.signal(input.signal) };
+    const job = {
+      keeper,
+      root,
+      ignore: ignored,
+      actor,
+      signal: slot.signal(input.signal),
+      ratio: archiveRatio(backups),
+      rateLimit: input.rateLimit,
+    };
     slot.result = runBackup(context, job).finally(() => slot.release());
     return { ...record };
   } catch (error) {

@@ -3,10 +3,12 @@ import type { RestoreBackupOptions } from "./api.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
 import { restoreInputs } from "./inputs.js";
 import { backupNotFound, notSuccessful } from "./manager-errors.js";
+import { checkRateLimit } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import { runRestore } from "./run-restore.js";
 import type { ServerRecords } from "./server-records.js";
 import type { ServerSlots } from "./slots.js";
+import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
  * Checks the request, takes the server, asks the policy with the server's state, then starts the restore.
@@ -21,6 +23,7 @@ export async function startRestore(
   input: RestoreBackupOptions,
 ): Promise<{ done: Promise<void> }> {
   restoreInputs(input);
+  checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
   const slot = slots.reserve(server, "restore", uuid);
   try {
@@ -35,10 +38,24 @@ export async function startRestore(
     );
     const root = await context.serverRoot(server);
     const { truncate, only } = input;
+    // Refused before anything starts when the record says how much the restore needs; older records
+    // are measured in the background, from their archive.
+    const needed = only === undefined ? recordedRestoreSize(record) : undefined;
+    if (needed !== undefined) await checkRestoreSpace(root, record, needed);
     context.emit(
       activityEvent(context, "server:backup.restore", record, actor, { name: record.name, truncate }),
     );
-    const job = { record, root, truncate, only, actor, signal: slot.signal(input.signal) };
+    const job = {
+      record,
+      root,
+      truncate,
+      only,
+      actor,
+      signal: slot.signal(input.signal),
+      keepIgnored: input.keepIgnored ?? false,
+      rateLimit: input.rateLimit,
+      spaceChecked: needed !== undefined,
+    };
     const done = runRestore(context, job).finally(() => slot.release());
     // Its failure is already reported as `restore-fail`; whoever awaits `done` still sees it.
     done.catch(() => {});

@@ -25,6 +25,13 @@ export interface BackupRecord {
   error?: string;
   /** Who is running an in-progress backup; used to tell a live backup from a crashed one. */
   owner?: BackupOwner;
+  /**
+   * Bytes of file content in a successful backup (before compression), for the space check of a
+   * restore. Not part of the panel API; absent from backups made before it was recorded.
+   */
+  source_bytes?: number;
+  /** Regular files in a successful backup. Not part of the panel API; absent like `source_bytes`. */
+  files?: number;
 }
 
 /** The process that runs an in-progress backup, refreshed while it runs. */

@@ -64,4 +64,10 @@ export interface StorageAdapter {
    * leave this method out.
    */
   downloadUrl?(key: string, options?: DownloadUrlOptions): Promise<string>;
+  /**
+   * Bytes still free for new objects, for adapters that keep them on a volume of this machine. Its
+   * presence tells core the storage is local: archives then count against the `write` rate limit (not
+   * `upload`), and a backup is refused up front when the volume cannot hold it.
+   */
+  freeSpace?(): Promise<number>;
 }

@@ -40,6 +40,8 @@ export function withKeyValidation(adapter: StorageAdapter): StorageAdapter {
       return downloadUrl(key, options);
     };
   }
+  const freeSpace = adapter.freeSpace?.bind(adapter);
+  if (freeSpace) wrapper.freeSpace = freeSpace;
   validated.add(wrapper);
   return wrapper;
 }

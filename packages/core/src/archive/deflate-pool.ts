@@ -1,0 +1,106 @@
+import type { Worker } from "node:worker_threads";
+import type { DeflateBlockOptions } from "./deflate-block.js";
+import { spawnWorker } from "./spawn-worker.js";
+
+/** One block to deflate, as sent to a worker (the block's memory is transferred, not copied). */
+export interface DeflateRequest {
+  id: number;
+  buffer: ArrayBufferLike;
+  offset: number;
+  length: number;
+  options: DeflateBlockOptions;
+}
+
+/** A worker's answer to one {@link DeflateRequest}. */
+export type DeflateReply = { id: number; output: Uint8Array } | { id: number; error: string };
+
+/**
+ * A small young generation makes V8 collect often. A worker allocates little JavaScript but much
+ * buffer memory (zlib's output), which it only frees when it collects: by default that lets each worker
+ * sit on tens of MiB of dead buffers (measured: peak RSS of a pack 190 MiB, 155 MiB with this).
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 1 };
+
+interface Pending {
+  worker: Worker;
+  resolve(output: Buffer): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Deflate worker threads, each deflating one block at a time with zlib's synchronous calls. Unlike the
+ * libuv pool, a worker can deflate the many small pieces of a block (between stored ranges) without a
+ * round trip to this thread per piece. Each job goes to the worker with the fewest jobs queued.
+ */
+export class DeflatePool {
+  private readonly workers: Worker[] = [];
+  private readonly queued = new Map<Worker, number>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: unknown;
+
+  constructor(threads: number) {
+    for (let i = 0; i < threads; i++) {
+      const worker = spawnWorker(import.meta.url, "deflate-worker", undefined, WORKER_LIMITS);
+      worker.on("message", (reply: DeflateReply) => this.settle(reply));
+      worker.on("error", (error) => this.fail(error));
+      worker.on("exit", () => this.fail(new Error("A deflate worker stopped unexpectedly.")));
+      this.workers.push(worker);
+      this.queued.set(worker, 0);
+    }
+  }
+
+  /**
+   * Deflates `block`, whose memory is handed to the worker: it must own its whole ArrayBuffer (not a
+   * slice of Node's shared Buffer pool) and must not be used afterwards. A block in a SharedArrayBuffer
+   * is shared, not moved: it must stay untouched until the promise settles.
+   */
+  deflate(block: Buffer, options: DeflateBlockOptions): Promise<Buffer> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const worker = this.leastBusy();
+    const id = this.nextId++;
+    this.queued.set(worker, this.queued.get(worker)! + 1);
+    const request: DeflateRequest = {
+      id,
+      buffer: block.buffer,
+      offset: block.byteOffset,
+      length: block.length,
+      options,
+    };
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, { worker, resolve, reject });
+      const shared = request.buffer instanceof SharedArrayBuffer;
+      worker.postMessage(request, shared ? [] : [request.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Stops the workers; jobs still running reject. */
+  async close(): Promise<void> {
+    this.fail(new Error("The deflate workers were stopped."));
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private leastBusy(): Worker {
+    let best = this.workers[0]!;
+    for (const worker of this.workers) if (this.queued.get(worker)! < this.queued.get(best)!) best = worker;
+    return best;
+  }
+
+  private settle(reply: DeflateReply): void {
+    const job = this.pending.get(reply.id);
+    if (job === undefined) return;
+    this.pending.delete(reply.id);
+    this.queued.set(job.worker, this.queued.get(job.worker)! - 1);
+    if ("output" in reply) {
+      const { output } = reply;
+      job.resolve(Buffer.from(output.buffer, output.byteOffset, output.length));
+    } else job.reject(new Error(`Deflate failed: ${reply.error}`));
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    for (const job of this.pending.values()) job.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,20 @@
+import { type ResourceLimits, Worker } from "node:worker_threads";
+
+/**
+ * Starts the worker module `name` (without extension) that lies beside `base` (a module's
+ * `import.meta.url`). From compiled code that is `<name>.js`. From TypeScript sources (vitest, tsx) it is
+ * `<name>.ts`, which a worker cannot load by itself: a tiny bootstrap registers tsx's loader in the
+ * worker first (`execArgv: ["--import", "tsx"]` is not applied to workers on every Node 20 release).
+ */
+export function spawnWorker(
+  base: string,
+  name: string,
+  workerData: unknown,
+  resourceLimits: ResourceLimits = {},
+): Worker {
+  if (!base.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, base), { workerData, resourceLimits });
+  const entry = new URL(`./${name}.ts`, base).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
+}
