@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ensureSpace, formatBytes, freeSpace } from "../src/io/disk-space.js";
+import { ensureSpace, formatBytes, freeSpace, statfsNearest } from "../src/io/disk-space.js";
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -20,11 +20,19 @@ describe("disk space", () => {
     expect(formatBytes(bytes)).toBe(text);
   });
 
-  it("reads the free space of a folder that does not exist yet from its parent", async () => {
+  it("reads the volume of a folder that does not exist yet from its nearest parent", async () => {
     dir = await mkdtemp(join(tmpdir(), "strongbox-space-"));
-    const free = await freeSpace(join(dir, "not", "yet"));
-    expect(free).toBe(await freeSpace(dir));
-    expect(free).toBeGreaterThan(0);
+    // Free space moves while other tests write; the volume's size and type do not.
+    const missing = await statfsNearest(join(dir, "not", "yet"));
+    const parent = await statfs(dir);
+    expect([missing.type, missing.blocks, missing.bsize]).toEqual([parent.type, parent.blocks, parent.bsize]);
+    expect(await freeSpace(join(dir, "not", "yet"))).toBeGreaterThan(0);
+  });
+
+  it("fails on a path below a file instead of guessing a volume", async () => {
+    dir = await mkdtemp(join(tmpdir(), "strongbox-space-"));
+    await writeFile(join(dir, "file"), "x");
+    await expect(statfsNearest(join(dir, "file", "below"))).rejects.toMatchObject({ code: "ENOTDIR" });
   });
 
   it("refuses with how much is needed and how much is free", async () => {

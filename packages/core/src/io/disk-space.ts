@@ -1,3 +1,4 @@
+import type { StatsFs } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { StrongboxError } from "../errors.js";
@@ -14,19 +15,24 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** Bytes an unprivileged writer may still use on the volume holding `path` (or its nearest existing parent). */
-export async function freeSpace(path: string): Promise<number> {
+/** `statfs` of `path`, or of its nearest existing parent when `path` does not exist yet. */
+export async function statfsNearest(path: string): Promise<StatsFs> {
   let at = path;
   for (;;) {
     try {
-      const s = await statfs(at);
-      return s.bavail * s.bsize;
+      return await statfs(at);
     } catch (error) {
       const parent = dirname(at);
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || parent === at) throw error;
       at = parent;
     }
   }
+}
+
+/** Bytes an unprivileged writer may still use on the volume holding `path` (or its nearest existing parent). */
+export async function freeSpace(path: string): Promise<number> {
+  const s = await statfsNearest(path);
+  return s.bavail * s.bsize;
 }
 
 /** Bytes in use on the whole volume holding `path`: an upper bound of what any folder on it holds. */
