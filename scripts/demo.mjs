@@ -2,7 +2,7 @@
 // restored with truncate, copied out to a second folder, and checked. Uses the built packages, as an
 // embedder would: run `pnpm build` first (the README's first command does).
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createBackupManager, extract } from "@strongbox/core";

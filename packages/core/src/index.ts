@@ -1,14 +1,11 @@
-// Public API of @strongbox/core. Each section is owned by one module family; keep exports grouped.
+// Public API of @strongbox/core, grouped by module family.
 
-// archive: extract + contents
+// archive: pack, extract, contents, shared types
 export { type ContentsOptions, contents } from "./archive/contents.js";
 export { extract } from "./archive/extract.js";
 export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";
-
-// archive: pack + ignore rules
 export { pack } from "./archive/pack.js";
 export { packToFile } from "./archive/pack-file.js";
-// archive: shared types
 export type {
   ArchiveEntry,
   ArchiveOperationOptions,
@@ -24,15 +21,16 @@ export type {
   Progress,
   RestoreMode,
 } from "./archive/types.js";
+
+// errors, ignore rules, I/O limits and disk space
 export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
-// errors
 export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
 export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
-// io: rate limits, disk space
 export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
 export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
 export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
-// manager
+
+// manager, records, migration
 export type { ActivityListener, ListenerErrorHandler } from "./manager/activity.js";
 export type {
   ActiveOperation,
