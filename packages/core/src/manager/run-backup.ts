@@ -12,7 +12,7 @@ import { archiveDirection, limitersFor, type RateLimit } from "./rate-limits.js"
 import type { RecordKeeper } from "./record-keeper.js";
 import { finished, formatTimestamp } from "./records.js";
 import { applyRetention } from "./retention.js";
-import { checkBackupSpace } from "./space.js";
+import { checkBackupSpace, explainFullDisk } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
 /** One backup to run: its stored record, where to read, and what stops it. */
@@ -40,13 +40,22 @@ export async function runBackup(context: ManagerContext, job: BackupJob): Promis
   let hooked = false;
   let record: BackupRecord;
   let failure: Error | undefined;
+  let size: TreeSize | undefined;
   try {
-    const size = await checkBackupSpace(context, { ...job, record: job.keeper.current() });
+    size = await checkBackupSpace(context, { ...job, record: job.keeper.current() });
     hooked = true;
     const before = { server, record: { ...job.keeper.current() } };
     await runHook("beforeBackup", context.hooks.beforeBackup, before, context.hookTimeoutMs, job.signal);
     record = await saveBackup(context, job, key, size);
-  } catch (error) {
+  } catch (caught) {
+    const { name } = job.keeper.current();
+    const error = await explainFullDisk(
+      caught,
+      `backup "${name}" of server ${server}`,
+      `the volume of the ${context.storage.name} storage`,
+      size ? Math.ceil(size.bytes * job.ratio) : undefined,
+      async () => context.storage.freeSpace?.(),
+    );
     failure = error instanceof Error ? error : new Error(String(error));
     record = await fail(context, job, key, failureReason(error, job.signal));
   }

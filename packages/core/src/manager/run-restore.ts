@@ -2,12 +2,13 @@ import { extract } from "../archive/extract.js";
 import { resolvePackInput } from "../archive/pack-input.js";
 import { isStrongboxError } from "../errors.js";
 import { parseIgnoreRules } from "../ignore.js";
+import { freeSpace } from "../io/disk-space.js";
 import { activityEvent, failureReason, type ManagerContext } from "./context.js";
 import { runAfterHook, runHook } from "./hooks.js";
 import { archiveKey } from "./keys.js";
 import { createProgressReporter } from "./progress.js";
 import { limitersFor, type RateLimit } from "./rate-limits.js";
-import { checkRestoreSpace, scannedRestoreSize } from "./space.js";
+import { checkRestoreSpace, explainFullDisk, recordedRestoreSize, scannedRestoreSize } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
 /** One restore to run. */
@@ -47,7 +48,14 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
     context.emit(
       activityEvent(context, "server:backup.restore-complete", record, actor, { name: record.name }),
     );
-  } catch (error) {
+  } catch (caught) {
+    const error = await explainFullDisk(
+      caught,
+      `restoring backup "${record.name}"`,
+      `the volume of ${job.root}`,
+      recordedRestoreSize(record),
+      () => freeSpace(job.root),
+    );
     failure = error instanceof Error ? error : new Error(String(error));
     const reason = failureReason(error, signal);
     context.emit(

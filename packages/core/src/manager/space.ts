@@ -1,6 +1,7 @@
 import { contents } from "../archive/contents.js";
 import { resolvePackInput } from "../archive/pack-input.js";
-import { ensureSpace, insufficientSpace, usedSpace } from "../io/disk-space.js";
+import { isStrongboxError, StrongboxError } from "../errors.js";
+import { ensureSpace, formatBytes, insufficientSpace, usedSpace } from "../io/disk-space.js";
 import { measureTree, type TreeSize } from "../io/source-size.js";
 import type { ManagerContext } from "./context.js";
 import { archiveKey } from "./keys.js";
@@ -92,4 +93,39 @@ export async function scannedRestoreSize(
 /** Throws `INSUFFICIENT_SPACE` when the volume of `root` has less than `needed` bytes free for `record`. */
 export async function checkRestoreSpace(root: string, record: BackupRecord, needed: number): Promise<void> {
   await ensureSpace(root, needed, `restoring backup "${record.name}"`);
+}
+
+/**
+ * An `INSUFFICIENT_SPACE` that the filesystem raised mid-way (after a pre-check passed, or where none
+ * could run), rewritten with the figures a person needs: how much the operation needs (when estimated)
+ * and how much is free now. Other errors, and ones that already carry the figures, pass through.
+ */
+export async function explainFullDisk(
+  error: unknown,
+  what: string,
+  where: string,
+  needed: number | undefined,
+  freeNow: () => Promise<number | undefined>,
+): Promise<unknown> {
+  if (!isFullDisk(error)) return error;
+  const details = isStrongboxError(error) ? error.details : undefined;
+  if (details?.needed !== undefined) return error;
+  const free = await freeNow().catch(() => undefined);
+  if (free === undefined) return error;
+  if (needed !== undefined && needed > free) {
+    return Object.assign(insufficientSpace(what, where, needed, free, details), { cause: error });
+  }
+  return new StrongboxError(
+    "INSUFFICIENT_SPACE",
+    `Not enough disk space for ${what}: ${where} filled up while it ran and has ${formatBytes(free)} free now` +
+      `${needed === undefined ? "" : ` (about ${formatBytes(needed)} was expected)`}. Free up space or use another disk.`,
+    { cause: error, details: { ...details, free, ...(needed === undefined ? {} : { needed }) } },
+  );
+}
+
+/** A full disk, as core reports it or as the filesystem raised it through an adapter. */
+function isFullDisk(error: unknown): boolean {
+  if (isStrongboxError(error)) return error.code === "INSUFFICIENT_SPACE";
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
