@@ -1,9 +1,9 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { watch } from "node:fs";
-import { mkdir, open, readdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type BackupRecord, createManifestCatalog } from "@strongbox/core";
@@ -90,16 +90,22 @@ async function body(response: Response | Promise<Response>): Promise<any> {
   return (await response).json();
 }
 
-/** The activity log's events, once one matches `predicate` (the file is watched, not polled). */
-async function logUntil(predicate: (event: { event: string; backup: string }) => boolean) {
-  const watcher = watch(log);
+/** The activity log's events, once one matches `predicate`. */
+function logUntil(predicate: (event: { event: string; backup: string }) => boolean) {
+  return jsonLinesUntil(log, (events) => events.some(predicate));
+}
+
+/** A JSON-lines file's values, once `done` holds for them (the file is watched, not polled). */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the lines field by field
+async function jsonLinesUntil(file: string, done: (values: any[]) => boolean) {
+  const watcher = watch(file);
   try {
     for (;;) {
-      const events = (await readFile(log, "utf8"))
+      const values = (await readFile(file, "utf8"))
         .split("\n")
         .filter((line) => line !== "")
         .map((line) => JSON.parse(line));
-      if (events.some(predicate)) return events;
+      if (done(values)) return values;
       await once(watcher, "change");
     }
   } finally {
@@ -204,5 +210,183 @@ describe("strongbox serve", () => {
     const run = await runCli(["serve", "--storage", storage]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("serve: missing --servers-root");
+  });
+});
+
+/**
+ * A hook program: appends `{label, args, cwd, env}` (env: the `STRONGBOX_*` variables) to the log named
+ * by its first argument. Label `refuse` then fails as a save-off that cannot save would; `block` waits
+ * until it is stopped and logs the signal.
+ */
+const RECORDER = `import { appendFileSync } from "node:fs";
+const [log, label, ...args] = process.argv.slice(2);
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith("STRONGBOX_")));
+const write = (extra) => appendFileSync(log, JSON.stringify({ label, args, cwd: process.cwd(), env, ...extra }) + "\\n");
+if (label === "block") {
+  process.on("SIGTERM", () => { write({ stopped: "SIGTERM" }); process.exit(0); });
+  setInterval(() => {}, 1000);
+}
+write({});
+if (label === "refuse") {
+  process.stderr.write("save-off refused:\\nworld is locked\\n");
+  process.exit(1);
+}
+`;
+
+describe("strongbox serve --hooks", () => {
+  let hookLog: string;
+  let hooksFile: string;
+  let recorder: string;
+
+  beforeEach(async () => {
+    hookLog = join(temp.path, "hooks.jsonl");
+    hooksFile = join(temp.path, "hooks.json");
+    recorder = join(temp.path, "recorder.mjs");
+    await writeFile(hookLog, "");
+    await writeFile(recorder, RECORDER);
+  });
+
+  /** Writes the hooks file: each hook runs the recorder with `label` and every placeholder. */
+  async function useHooks(labels: Record<string, string>) {
+    const hooks = Object.fromEntries(
+      Object.entries(labels).map(([hook, label]) => [
+        hook,
+        [process.execPath, recorder, hookLog, label, "{server}", "{backup}", "{name}", "{dir}"],
+      ]),
+    );
+    await writeFile(hooksFile, JSON.stringify(hooks));
+  }
+
+  async function createBackup(origin: string, request: Record<string, unknown>, server = "srv-1") {
+    const created = await api(origin, `/api/client/servers/${server}/backups`, {
+      method: "POST",
+      body: JSON.stringify(request),
+    });
+    expect(created.status).toBe(200);
+    return (await body(created)).attributes.uuid as string;
+  }
+
+  /** The hook runs logged for `uuid`, once the after-hook's is there. */
+  async function hookRuns(uuid: string) {
+    const runs = await jsonLinesUntil(hookLog, (lines) =>
+      lines.some((line) => line.label === "after" && line.args[1] === uuid),
+    );
+    return runs.filter((run) => run.args[1] === uuid);
+  }
+
+  it("runs the commands around a backup with names from requests as plain arguments, never through a shell", async () => {
+    await useHooks({ beforeBackup: "before", afterBackup: "after" });
+    // One server per name: a server stays busy until its after-hook has exited.
+    await mkdir(join(servers, "srv-2"));
+    const { origin, exited } = await serve(["--hooks", hooksFile]);
+    const pwned = [join(temp.path, `pwned-${randomUUID()}`), join(temp.path, `pwned-${randomUUID()}`)];
+    const names = { "srv-1": `"; touch ${pwned[0]} #`, "srv-2": `$(id) $(touch ${pwned[1]}) \`id\`` };
+    for (const [server, name] of Object.entries(names)) {
+      const dir = join(servers, server);
+      const uuid = await createBackup(origin, { name }, server);
+      const told = {
+        STRONGBOX_SERVER: server,
+        STRONGBOX_SERVER_DIR: dir,
+        STRONGBOX_BACKUP: uuid,
+        STRONGBOX_BACKUP_NAME: name,
+      };
+      const run = { args: [server, uuid, name, dir], cwd: await realpath(dir) };
+      expect(await hookRuns(uuid)).toEqual([
+        { label: "before", ...run, env: { STRONGBOX_HOOK: "beforeBackup", ...told } },
+        {
+          label: "after",
+          ...run,
+          env: { STRONGBOX_HOOK: "afterBackup", STRONGBOX_OUTCOME: "success", ...told },
+        },
+      ]);
+      const record = (await body(api(origin, `/api/client/servers/${server}/backups/${uuid}`))).attributes;
+      expect(record).toMatchObject({ name, is_successful: true });
+    }
+    for (const path of pwned) await expect(access(path)).rejects.toMatchObject({ code: "ENOENT" });
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("fails the backup when a before-hook fails, with its stderr, and still runs the after-hook", async () => {
+    await useHooks({ beforeBackup: "refuse", afterBackup: "after" });
+    const { origin } = await serve(["--hooks", hooksFile]);
+    const uuid = await createBackup(origin, { name: "nightly" });
+    const [before, after] = await hookRuns(uuid);
+    expect(before.label).toBe("refuse");
+    const record = (await body(api(origin, `/api/client/servers/srv-1/backups/${uuid}`))).attributes;
+    expect(record).toMatchObject({ is_successful: false, checksum: null });
+    expect(record.completed_at).not.toBeNull();
+    expect(await filesUnder(storage)).toEqual([`srv-1/${uuid}.json`]);
+    const stored = JSON.parse(await readFile(join(storage, "srv-1", `${uuid}.json`), "utf8"));
+    expect(stored.error).toMatch(
+      /^The beforeBackup hook failed: ".*node" exited with code 1: save-off refused: world is locked/,
+    );
+    expect(after.env).toMatchObject({ STRONGBOX_OUTCOME: "failure", STRONGBOX_ERROR: stored.error });
+  });
+
+  it("stops a running before-hook when serve is stopped; the after-hook is told the backup was cancelled", async () => {
+    await useHooks({ beforeBackup: "block", afterBackup: "after" });
+    const { origin, exited } = await serve(["--hooks", hooksFile]);
+    const uuid = await createBackup(origin, {});
+    await jsonLinesUntil(hookLog, (lines) => lines.some((line) => line.label === "block"));
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const runs = (await readFile(hookLog, "utf8"))
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line));
+    expect(runs.map((run) => [run.label, run.stopped, run.env.STRONGBOX_OUTCOME])).toEqual([
+      ["block", undefined, undefined],
+      ["block", "SIGTERM", undefined],
+      ["after", undefined, "failure"],
+    ]);
+    const stored = JSON.parse(await readFile(join(storage, "srv-1", `${uuid}.json`), "utf8"));
+    expect(stored).toMatchObject({ is_successful: false, error: "cancelled" });
+  });
+
+  it("refuses a hooks file that is not JSON, and a bad rate limit, with one line and exit code 2", async () => {
+    await writeFile(hooksFile, '{"beforeBackup": ["save-off",]}');
+    const base = ["serve", "--storage", storage, "--servers-root", servers, "--port", "0"];
+    const [badHooks, badRate] = await Promise.all([
+      runCli([...base, "--hooks", hooksFile]),
+      runCli([...base, "--rate-limit", "fast"]),
+    ]);
+    expect(badHooks).toMatchObject({ code: 2, stdout: "" });
+    expect(badHooks.stderr).toMatch(
+      /^strongbox: serve: the --hooks file ".*hooks\.json" is not valid JSON: [^\n]+\n$/,
+    );
+    expect(badRate).toMatchObject({ code: 2, stdout: "" });
+    expect(badRate.stderr).toMatch(/^strongbox: serve: --rate-limit "fast" is not a rate[^\n]+\n$/);
+  });
+});
+
+describe("strongbox serve --rate-limit", () => {
+  it("serves under a shared rate limit, and restores keeping ignored files when asked", async () => {
+    const root = join(servers, "srv-1");
+    await writeFile(join(root, "latest.log"), "log at backup time");
+    const first = await serve(["--rate-limit", "50M"]);
+    const created = await api(first.origin, "/api/client/servers/srv-1/backups", {
+      method: "POST",
+      body: JSON.stringify({ ignored: "*.log" }),
+    });
+    const uuid = (await body(created)).attributes.uuid as string;
+    await logUntil((event) => event.event === "server:backup.complete" && event.backup === uuid);
+    // A restart, rather than a race with the moment the server is free again after its backup.
+    child!.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    await writeFile(join(root, "latest.log"), "log now");
+    await writeFile(join(root, "plugin.jar"), "added since");
+
+    const { origin, exited } = await serve(["--rate-limit", "512k"]);
+    const restore = await api(origin, `/api/client/servers/srv-1/backups/${uuid}/restore`, {
+      method: "POST",
+      body: JSON.stringify({ truncate: true, keep_ignored: true }),
+    });
+    expect(restore.status).toBe(204);
+    await logUntil((event) => event.event === "server:backup.restore-complete" && event.backup === uuid);
+    expect(await filesUnder(root)).toEqual(["latest.log", "server.properties"]);
+    expect(await readFile(join(root, "latest.log"), "utf8")).toBe("log now");
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });

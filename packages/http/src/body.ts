@@ -64,12 +64,21 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((line) => typeof line === "string");
 }
 
-/** Validates a restore body: `truncate` (default false). */
-export function parseRestoreBody(body: Record<string, unknown>): { truncate: boolean } {
-  const { truncate } = body;
+/** What `POST .../restore` accepts; unknown fields are ignored. */
+export interface RestoreBody {
+  truncate: boolean;
+  /** With `truncate`: keep the server's files that match the backup's ignore rules. */
+  keepIgnored: boolean;
+}
+
+/** Validates a restore body: `truncate` and `keep_ignored`, both default false. */
+export function parseRestoreBody(body: Record<string, unknown>): RestoreBody {
+  const { truncate, keep_ignored } = body;
   if (truncate !== undefined && truncate !== null && typeof truncate !== "boolean")
     throw invalid("truncate", "must be true or false");
-  return { truncate: truncate === true };
+  if (keep_ignored !== undefined && keep_ignored !== null && typeof keep_ignored !== "boolean")
+    throw invalid("keep ignored", "must be true or false");
+  return { truncate: truncate === true, keepIgnored: keep_ignored === true };
 }
 
 /** Reads a whole number of at least 1 from the query string, or `undefined`; 422 for anything else. */

@@ -111,9 +111,9 @@ export function backupRoutes(manager: BackupManager, servers: ServerDirectory): 
       permission: "backup.restore",
       errors: { SERVER_STATE_CONFLICT: RESTORE_STATE_CONFLICT },
       run: async ({ server, backup, actor, request }) => {
-        const { truncate } = parseRestoreBody(await readJsonBody(request));
+        const { truncate, keepIgnored } = parseRestoreBody(await readJsonBody(request));
         // The outcome arrives as restore-complete / restore-fail activity events, as in the panel.
-        await manager.startRestore(server, backup, { truncate, actor });
+        await manager.startRestore(server, backup, { truncate, keepIgnored, actor });
         return { status: 204 };
       },
     },

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import {
   type ActivityEvent,
   createBackupManager,
+  type RateLimits,
   type StorageAdapter,
   StrongboxError,
 } from "@strongbox/core";
@@ -21,8 +22,10 @@ import {
   parseCommandArgs,
   UsageError,
 } from "../command.js";
-import { parseWholeNumber } from "../manager-from-flags.js";
+import { parseRateLimit, parseWholeNumber } from "../manager-from-flags.js";
 import { requireDirectory, statOrUndefined } from "../paths.js";
+import { createCommandHooks } from "../serve-hooks.js";
+import { readHooksFile } from "../serve-hooks-config.js";
 import { openStorage } from "../storage-url.js";
 
 const USAGE = `Usage: strongbox serve --storage <URL> --servers-root <DIR> [options]
@@ -40,6 +43,10 @@ Options:
                              one printed on start)
       --backup-limit <N>     Most backups per server, failed ones included (default: no limit)
       --activity-log <FILE>  Append activity events to FILE as JSON lines
+      --rate-limit <RATE>    Most bytes per second all backups and restores together read, write and
+                             upload, each direction apart: 50M (MiB/s), 512k, ... (default: no limit)
+      --hooks <FILE>         Run the commands a JSON file names before and after each backup and
+                             restore (default: none); see the README
       --base-url <URL>       Public address for local download links (default: the listening address)
   -h, --help                 Show this help
 
@@ -55,6 +62,8 @@ const OPTIONS = {
   "backup-limit": { type: "string" },
   "activity-log": { type: "string" },
   "base-url": { type: "string" },
+  "rate-limit": { type: "string" },
+  hooks: { type: "string" },
 } as const;
 
 /** What the command line asks for. */
@@ -67,6 +76,10 @@ interface Settings {
   backupLimit: number | undefined;
   activityLog: string | undefined;
   baseUrl: string | undefined;
+  /** Bytes per second in each direction, shared by every operation. */
+  rateLimit: number | undefined;
+  /** The hooks file. */
+  hooks: string | undefined;
 }
 
 /** `strongbox serve --storage URL --servers-root DIR`. */
@@ -75,6 +88,8 @@ export const command: Command = {
   async run(args, context) {
     const settings = parseSettings(args, context.cwd);
     await requireDirectory(settings.serversRoot, "The servers folder");
+    const serverRoot = (id: string) => join(settings.serversRoot, id);
+    const hooks = settings.hooks === undefined ? undefined : await readHooksFile(settings.hooks);
     const log = settings.activityLog === undefined ? undefined : await openActivityLog(settings.activityLog);
     const server = createServer();
     // Requests that arrive while backups left by a crash are recovered wait for the API.
@@ -98,7 +113,9 @@ export const command: Command = {
       const manager = createBackupManager({
         storage,
         policy: createPolicy(settings.backupLimit === undefined ? {} : { maxBackups: settings.backupLimit }),
-        serverRoot: (id) => join(settings.serversRoot, id),
+        serverRoot,
+        ...(hooks && { hooks: createCommandHooks(hooks, { serverRoot }) }),
+        ...(settings.rateLimit !== undefined && { rateLimits: everyDirection(settings.rateLimit) }),
         onActivity: log?.write,
         onWarning: (warning) => context.stderr.write(`strongbox: warning: ${oneLine(warning.message)}\n`),
       });
@@ -133,7 +150,7 @@ function parseSettings(args: string[], cwd: string): Settings {
   }
   const port = parseWholeNumber("serve", "port", values.port, 0) ?? 8080;
   if (port > 65_535) throw new UsageError(`serve: --port must be at most 65535, not "${values.port}".`);
-  const activityLog = values["activity-log"];
+  const { "activity-log": activityLog, hooks } = values;
   return {
     storage,
     serversRoot: resolve(cwd, serversRoot),
@@ -143,7 +160,13 @@ function parseSettings(args: string[], cwd: string): Settings {
     backupLimit: parseWholeNumber("serve", "backup-limit", values["backup-limit"], 0),
     activityLog: activityLog === undefined ? undefined : resolve(cwd, activityLog),
     baseUrl: values["base-url"],
+    rateLimit: parseRateLimit("serve", values["rate-limit"]),
+    hooks: hooks === undefined ? undefined : resolve(cwd, hooks),
   };
+}
+
+function everyDirection(rate: number): RateLimits {
+  return { read: rate, write: rate, upload: rate };
 }
 
 /** Servers are the folders of the servers root; one token holds every permission. */
