@@ -7,7 +7,13 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { crc32, deflateRaw, gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type CompressOptions, compress, DEFAULT_BLOCK_SIZE } from "../src/archive/compress.js";
+import {
+  type CompressOptions,
+  compress,
+  compressBlocks,
+  DEFAULT_BLOCK_SIZE,
+  type InputBlock,
+} from "../src/archive/compress.js";
 
 const run = promisify(execFile);
 const KiB = 1024;
@@ -112,6 +118,44 @@ describe("compress round trips", () => {
     expectSingleMember(gz, data);
     const stored = await compressAll(data, { level: 1, blockSize: 64 * KiB });
     expect(gz.equals(stored)).toBe(false);
+  });
+});
+
+describe("compressBlocks with ranges the producer knows are incompressible", () => {
+  /** A block of text with random bytes at [from, to), marked incompressible, in memory of its own. */
+  function hinted(size: number, from: number, to: number, seed: number): { block: InputBlock; data: Buffer } {
+    const data = text(size, seed);
+    randomBytes(to - from).copy(data, from);
+    const own = Buffer.from(new Uint8Array(data));
+    return { block: { data: own, incompressible: Uint32Array.from([from, to]) }, data };
+  }
+
+  it("stores exactly those ranges, deflates the rest, and gunzips to the input as one member", async () => {
+    const parts = [hinted(200 * KiB, 10 * KiB, 90 * KiB, 1), hinted(150 * KiB, 0, 150 * KiB, 2)];
+    parts.push(hinted(100 * KiB, 99 * KiB, 100 * KiB, 3));
+    const released: number[] = [];
+    async function* blocks() {
+      for (const [index, part] of parts.entries())
+        yield { ...part.block, release: () => released.push(index) };
+    }
+    const gz = await collect(compressBlocks(blocks(), { level: 6 }));
+    const data = Buffer.concat(parts.map((part) => part.data));
+    expectSingleMember(gz, data);
+    const randomBytesTotal = 80 * KiB + 150 * KiB + 1 * KiB;
+    // Stored bytes cost 5 bytes per 64 KiB; the text around them shrinks several times over.
+    expect(gz.length).toBeGreaterThan(randomBytesTotal);
+    expect(gz.length).toBeLessThan(randomBytesTotal + (data.length - randomBytesTotal) / 2);
+    expect(released).toEqual([0, 1, 2]);
+  });
+
+  it("deflates a block without ranges as a whole", async () => {
+    const data = text(300 * KiB, 9);
+    async function* blocks() {
+      yield { data: Buffer.from(new Uint8Array(data)), incompressible: new Uint32Array(0) };
+    }
+    const gz = await collect(compressBlocks(blocks(), { level: 1 }));
+    expectSingleMember(gz, data);
+    expect(gz.length).toBeLessThan(data.length / 2);
   });
 });
 

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { link, lutimes, mkdir, readdir, stat, symlink, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { link, lutimes, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { pack } from "../src/archive/pack.js";
@@ -110,6 +110,44 @@ describe("packToFile round trip through GNU tar", () => {
     await packToFile(root, archive);
     await packToFile(root, archive);
     expect((await tarList(archive)).names).toEqual(["data.txt"]);
+  });
+});
+
+describe("incompressible file contents", () => {
+  test("are stored verbatim and text around them deflated, and GNU tar reads it all back", async () => {
+    const root = await tempDir();
+    const randoms: Buffer[] = [];
+    let textBytes = 0;
+    for (let i = 0; i < 40; i++) {
+      const size = 2000 + i * 397;
+      if (i % 2 === 0) {
+        const data = randomBytes(size);
+        randoms.push(data);
+        await writeFile(join(root, `f${String(i).padStart(2, "0")}.bin`), data);
+      } else {
+        textBytes += size;
+        await writeFile(
+          join(root, `f${String(i).padStart(2, "0")}.txt`),
+          "level=1 world=backup\n".repeat(size / 21),
+        );
+      }
+    }
+    // Larger than a tar block, so it is judged block by block.
+    const large = randomBytes(1300 * 1024);
+    await writeFile(join(root, "large.mca"), large);
+    const archive = join(await tempDir(), "mixed.tar.gz");
+
+    await packToFile(root, archive, { level: 1 });
+
+    const gz = await readFile(archive);
+    // Deflate would code random bytes bit by bit; stored ones appear as they are.
+    for (const data of randoms) expect(gz.includes(data)).toBe(true);
+    expect(gz.includes(large.subarray(0, 60_000))).toBe(true);
+    const randomTotal = randoms.reduce((n, d) => n + d.length, 0) + large.length;
+    expect(gz.length).toBeLessThan(randomTotal + textBytes / 4);
+    const restored = await tempDir();
+    expect(await tarExtract(archive, restored)).toBe("");
+    expect(await snapshotTree(restored)).toEqual(await snapshotTree(root));
   });
 });
 

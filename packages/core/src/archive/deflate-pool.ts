@@ -45,6 +45,8 @@ export class DeflatePool {
       worker.on("message", (reply: DeflateReply) => this.settle(reply));
       worker.on("error", (error) => this.fail(error));
       worker.on("exit", () => this.fail(new Error("A deflate worker stopped unexpectedly.")));
+      // Idle workers must not keep the process alive (a stream left unread is never closed).
+      worker.unref();
       this.workers.push(worker);
       this.queued.set(worker, 0);
     }
@@ -68,6 +70,8 @@ export class DeflatePool {
       options,
     };
     return new Promise<Buffer>((resolve, reject) => {
+      // Work in progress keeps the process alive, as it would on the libuv thread pool.
+      if (this.pending.size === 0) for (const each of this.workers) each.ref();
       this.pending.set(id, { worker, resolve, reject });
       const shared = request.buffer instanceof SharedArrayBuffer;
       worker.postMessage(request, shared ? [] : [request.buffer as ArrayBuffer]);
@@ -90,6 +94,7 @@ export class DeflatePool {
     const job = this.pending.get(reply.id);
     if (job === undefined) return;
     this.pending.delete(reply.id);
+    if (this.pending.size === 0) for (const worker of this.workers) worker.unref();
     this.queued.set(job.worker, this.queued.get(job.worker)! - 1);
     if ("output" in reply) {
       const { output } = reply;

@@ -44,7 +44,12 @@ export async function resolvePackInput(
   const optionRules = typeof options.ignore === "string" ? options.ignore : (options.ignore ?? []).join("\n");
   const ignoreRules = `${fileRules}\n${optionRules}`;
   createIgnoreMatcher(ignoreRules);
-  return { root: absolute, ignoreRules, exclude: exclude.map((file) => path.resolve(file)) };
+  return {
+    root: absolute,
+    ignoreRules,
+    exclude: exclude.map((file) => path.resolve(file)),
+    findIncompressible: level > 0,
+  };
 }
 
 async function assertDirectory(absolute: string): Promise<void> {

@@ -20,6 +20,8 @@ export interface PackTreeOptions {
   exclude: ReadonlySet<string>;
   /** A block to fill (a multiple of 512 bytes, owned until it is handed to `onBlock`). */
   allocateBlock(): Buffer;
+  /** Sample file contents to mark the ones that look incompressible. */
+  findIncompressible: boolean;
   /**
    * Receives each filled tar block (owning its whole ArrayBuffer), the ranges of it that look
    * incompressible (see {@link BlockSink}) and the counters at that point.
@@ -50,6 +52,7 @@ export function packTree(root: string, options: PackTreeOptions): PackTreeStats 
       stats.sourceBytes += bytes;
     },
     options.checkCancelled,
+    options.findIncompressible,
   );
   const warn = (code: ArchiveWarningCode, path: string, message: string, skipped: boolean): void => {
     if (skipped) stats.skipped++;

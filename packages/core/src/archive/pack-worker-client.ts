@@ -25,6 +25,8 @@ export interface PackWorkerInput {
   root: string;
   ignoreRules: string;
   exclude: string[];
+  /** Sample file contents to tell the compressor which look incompressible (pointless when storing). */
+  findIncompressible: boolean;
 }
 
 /** A pack worker at work. */

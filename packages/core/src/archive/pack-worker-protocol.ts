@@ -36,6 +36,8 @@ export interface PackWorkerData {
   ignoreRules: string;
   /** Absolute paths never archived (the archive being written, when it lies inside the root). */
   exclude: string[];
+  /** Sample file contents to mark the incompressible ones (see `TarBlockWriter`). */
+  findIncompressible: boolean;
   /** SharedArrayBuffer of {@link SHARED_SLOTS} Int32 slots. */
   shared: SharedArrayBuffer;
   blockSize: number;

@@ -54,6 +54,7 @@ try {
     checkCancelled,
     onWarning: (warning) => post({ type: "warning", warning }),
     allocateBlock,
+    findIncompressible: data.findIncompressible,
     onBlock(block, length, incompressible, counters) {
       // Sleeps while the main thread holds as many blocks as allowed; it wakes us as it takes them.
       waitBelow(SHARED_IN_FLIGHT, data.blocksInFlight);

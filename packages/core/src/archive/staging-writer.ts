@@ -48,6 +48,11 @@ export interface StagingCounts {
 // Setuid and setgid are never restored; ownership is never taken from the archive either.
 const MODE_MASK = 0o1777;
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/**
+ * The umask `open` applies to a new file's mode. A file is created with its archive mode, and needs a
+ * `fchmod` only when the umask took bits away (or for the sticky bit): one syscall less per file.
+ */
+const UMASK = process.umask();
 /** Staged folders stay private and writable until the swap; their own modes come last. */
 const STAGED_DIRECTORY_MODE = 0o700;
 
@@ -108,7 +113,7 @@ export class StagingWriter implements TarSink {
     if (!file) return;
     this.file = undefined;
     try {
-      fchmodSync(file.fd, file.mode);
+      if ((file.mode & (UMASK | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
       futimesSync(file.fd, file.mtime, file.mtime);
     } finally {
       closeSync(file.fd);
@@ -202,11 +207,11 @@ export class StagingWriter implements TarSink {
     const mode = entry.mode & MODE_MASK;
     let fd: number;
     try {
-      fd = openSync(full, CREATE_FILE, 0o600);
+      fd = openSync(full, CREATE_FILE, mode & 0o777);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       this.removeEarlierFile(path);
-      fd = openSync(full, CREATE_FILE, 0o600);
+      fd = openSync(full, CREATE_FILE, mode & 0o777);
     }
     this.file = { fd, mode, mtime: entry.mtime };
     this.counts.files++;

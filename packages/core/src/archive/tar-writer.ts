@@ -47,12 +47,14 @@ export class TarBlockWriter {
    * @param sink - receives each full block (and the last, partial one).
    * @param onContent - told how many content bytes were just written, for progress counters.
    * @param checkCancelled - throws to stop a long read between blocks.
+   * @param findIncompressible - sample each file's content to mark what looks incompressible.
    */
   constructor(
     private readonly allocate: () => Buffer,
     private readonly sink: BlockSink,
     private readonly onContent: (bytes: number) => void,
     private readonly checkCancelled: () => void,
+    private readonly findIncompressible: boolean,
   ) {
     this.block = allocate();
     this.blockSize = this.block.length;
@@ -111,7 +113,7 @@ export class TarBlockWriter {
   private judgeContent(): void {
     const start = this.contentStart;
     const end = this.position;
-    if (start < 0 || end - start < MIN_INCOMPRESSIBLE_BYTES) return;
+    if (!this.findIncompressible || start < 0 || end - start < MIN_INCOMPRESSIBLE_BYTES) return;
     if (!looksCompressed(this.block, start, end)) return;
     const last = this.incompressible.length - 1;
     // Contents of adjacent files merge into one range (a header between them keeps them apart).

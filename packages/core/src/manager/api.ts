@@ -134,7 +134,8 @@ export interface BackupManager {
   /**
    * Starts a backup and returns its in-progress record as soon as that record is stored; the backup runs
    * in the background ({@link BackupManager.wait} for the end). Throws the policy's refusal, or
-   * `SERVER_STATE_CONFLICT` when the server is busy.
+   * `SERVER_STATE_CONFLICT` when the server is busy. An operation whose outcome is already recorded
+   * and which only runs its wrap-up (retention, the after-hook) is waited for instead.
    */
   create(server: string, options?: CreateBackupOptions): Promise<BackupRecord>;
   /** One backup; `NOT_FOUND` when the server has no such backup. */

@@ -26,6 +26,8 @@ export interface BackupJob {
   ratio: number;
   /** The backup's own I/O limit. */
   rateLimit: RateLimit | undefined;
+  /** Told once the outcome is recorded, before retention and the after-hook. */
+  recorded: () => void;
 }
 
 /**
@@ -98,6 +100,7 @@ async function saveBackup(
     files: result.files,
   });
   await job.keeper.finish(record);
+  job.recorded();
   context.emit(
     activityEvent(context, "server:backup.complete", record, job.actor, {
       name: record.name,
@@ -126,6 +129,7 @@ async function fail(
   // that could not be written stays in progress, unrefreshed, until recovery fails it.
   await context.storage.delete(key).catch(() => {});
   await job.keeper.finish(record).catch(() => {});
+  job.recorded();
   context.emit(
     activityEvent(context, "server:backup.fail", record, job.actor, { name: record.name, error: reason }),
   );

@@ -22,6 +22,8 @@ export interface RestoreJob {
   /** With `truncate`, keep the folder's files that the backup's ignore rules match. */
   keepIgnored: boolean;
   rateLimit: RateLimit | undefined;
+  /** Told once the outcome is known, before the after-hook. */
+  recorded: () => void;
   /** Whether the free space was already checked (from the sizes in the record). */
   spaceChecked: boolean;
 }
@@ -45,6 +47,7 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
     const before = { server: record.server, record: { ...record } };
     await runHook("beforeRestore", context.hooks.beforeRestore, before, context.hookTimeoutMs, signal);
     await extractBackup(context, job);
+    job.recorded();
     context.emit(
       activityEvent(context, "server:backup.restore-complete", record, actor, { name: record.name }),
     );
@@ -58,6 +61,7 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
     );
     failure = error instanceof Error ? error : new Error(String(error));
     const reason = failureReason(error, signal);
+    job.recorded();
     context.emit(
       activityEvent(context, "server:backup.restore-fail", record, actor, {
         name: record.name,

@@ -16,6 +16,11 @@ export interface Slot {
   /** Resolves when the server is free again. */
   released: Promise<void>;
   release(): void;
+  /**
+   * Set once the outcome is recorded and only the wrap-up is left (retention, the after-hook): a new
+   * operation then waits for the server instead of being refused, since the panel already shows it done.
+   */
+  finishing: boolean;
   /** The slot's signal, joined with the caller's if there is one. */
   signal(extra: AbortSignal | undefined): AbortSignal;
 }
@@ -27,6 +32,8 @@ export interface ServerSlots {
    * closed). Synchronous, so two calls in the same tick can never both pass.
    */
   reserve(server: string, operation: Slot["operation"], backup: string): Slot;
+  /** {@link ServerSlots.reserve}, after waiting for an operation that is only {@link Slot.finishing}. */
+  acquire(server: string, operation: Slot["operation"], backup: string): Promise<Slot>;
   get(server: string): Slot | undefined;
   /** Whether this manager is running the backup `record` describes. */
   runs(record: BackupRecord): boolean;
@@ -59,9 +66,18 @@ export function createServerSlots(): ServerSlots {
           resolve();
         },
         signal: (extra) => (extra ? AbortSignal.any([controller.signal, extra]) : controller.signal),
+        finishing: false,
       };
       slots.set(server, slot);
       return slot;
+    },
+    async acquire(server, operation, backup) {
+      for (;;) {
+        const busy = slots.get(server);
+        // Checked and reserved in the same tick as the wait ends, so two waiters never both pass.
+        if (!busy?.finishing) return this.reserve(server, operation, backup);
+        await busy.released;
+      }
     },
     get: (server) => slots.get(server),
     runs(record) {

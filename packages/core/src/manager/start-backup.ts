@@ -31,7 +31,7 @@ export async function startBackup(
   const locked = input.locked ?? false;
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The backup");
-  const slot = slots.reserve(server, "backup", randomUUID());
+  const slot = await slots.acquire(server, "backup", randomUUID());
   try {
     const backups = await records.settled(server);
     const scheduled = input.scheduled ?? false;
@@ -86,6 +86,9 @@ export async function startBackup(
       signal: slot.signal(input.signal),
       ratio: archiveRatio(backups),
       rateLimit: input.rateLimit,
+      recorded: () => {
+        slot.finishing = true;
+      },
     };
     slot.result = runBackup(context, job).finally(() => slot.release());
     return { ...record };

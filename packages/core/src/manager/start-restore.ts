@@ -25,7 +25,7 @@ export async function startRestore(
   restoreInputs(input);
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
-  const slot = slots.reserve(server, "restore", uuid);
+  const slot = await slots.acquire(server, "restore", uuid);
   try {
     const backups = await records.settled(server);
     const record = backups.find((candidate) => candidate.uuid === uuid);
@@ -55,6 +55,9 @@ export async function startRestore(
       keepIgnored: input.keepIgnored ?? false,
       rateLimit: input.rateLimit,
       spaceChecked: needed !== undefined,
+      recorded: () => {
+        slot.finishing = true;
+      },
     };
     const done = runRestore(context, job).finally(() => slot.release());
     // Its failure is already reported as `restore-fail`; whoever awaits `done` still sees it.

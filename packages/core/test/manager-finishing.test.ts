@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ActivityEvent, createBackupManager, createMemoryStorage } from "../src/index.js";
+import { tempDirs, writeTree } from "./fixtures/manager-helpers.js";
+
+const SERVER = "srv-finishing";
+const dirs = tempDirs();
+afterEach(() => dirs.cleanup());
+
+/** A promise with its resolver, to hold an after-hook open until the test lets it go. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+async function setup(hook: "afterBackup" | "afterRestore") {
+  const root = join(await dirs.make("finishing"), SERVER);
+  await writeTree(root, { "a.txt": "a" });
+  const held = gate();
+  const completed = gate();
+  const events: ActivityEvent[] = [];
+  const manager = createBackupManager({
+    storage: createMemoryStorage(),
+    serverRoot: () => root,
+    hooks: { [hook]: () => held.opened },
+    onActivity: (event) => {
+      events.push(event);
+      const done = hook === "afterBackup" ? "server:backup.complete" : "server:backup.restore-complete";
+      if (event.event === done) completed.open();
+    },
+  });
+  return { manager, held, completed, events };
+}
+
+describe("an operation whose outcome is recorded but whose wrap-up still runs", () => {
+  it("makes the next backup wait for the server instead of refusing it", async () => {
+    const { manager, held, completed, events } = await setup("afterBackup");
+    const first = await manager.create(SERVER);
+    await completed.opened;
+    expect((await manager.get(SERVER, first.uuid)).is_successful).toBe(true);
+    // The panel sees the backup done and asks for another while the after-hook still runs.
+    const second = manager.create(SERVER);
+    expect(manager.activeOperation(SERVER)).toMatchObject({ operation: "backup", backup: first.uuid });
+    held.open();
+    const started = await second;
+    expect(started.uuid).not.toBe(first.uuid);
+    expect(await manager.wait(SERVER, started.uuid)).toMatchObject({ is_successful: true });
+    expect(events.map((e) => e.event)).toEqual([
+      "server:backup.start",
+      "server:backup.complete",
+      "server:backup.start",
+      "server:backup.complete",
+    ]);
+    await manager.close();
+  });
+
+  it("makes a restore wait for the end of the previous restore's after-hook", async () => {
+    const { manager, held, completed } = await setup("afterRestore");
+    const backup = await manager.create(SERVER);
+    await manager.wait(SERVER, backup.uuid);
+    const first = manager.restore(SERVER, backup.uuid, { truncate: true });
+    await completed.opened;
+    const second = manager.restore(SERVER, backup.uuid, { truncate: false });
+    held.open();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    await manager.close();
+  });
+
+  it("still refuses a second backup while the first one runs", async () => {
+    const { manager, held } = await setup("afterBackup");
+    const first = await manager.create(SERVER);
+    await expect(manager.create(SERVER)).rejects.toMatchObject({ code: "SERVER_STATE_CONFLICT" });
+    held.open();
+    await manager.wait(SERVER, first.uuid);
+    await manager.close();
+  });
+});
