@@ -1,17 +1,8 @@
 import { type BackupPage, type BackupRecord, backupStatus, formatBytes } from "@strongbox/core";
-import { backupObject } from "@strongbox/http";
+import { backupObject, listObject } from "@strongbox/http";
 import { plural } from "./format.js";
 
-export { backupObject };
-
-/** A page of backups in the panel API's shape: `{object: "list", data, meta: {pagination, backup_count}}`. */
-export function backupListObject(page: BackupPage) {
-  return {
-    object: "list",
-    data: page.data.map(backupObject),
-    meta: { pagination: { ...page.pagination, links: {} }, backup_count: page.backup_count },
-  };
-}
+export { backupObject, listObject };
 
 /** `Backup <uuid> "name": successful, 1.2 MiB, sha256:…, locked.` on one line. */
 export function describeBackup(record: BackupRecord): string {

@@ -38,7 +38,7 @@ describe("strongbox list", () => {
 
     expect(list.object).toBe("list");
     expect(list.meta).toEqual({
-      pagination: { total: 3, count: 3, per_page: 20, current_page: 1, total_pages: 1, links: {} },
+      pagination: { total: 3, count: 3, per_page: 20, current_page: 1, total_pages: 1 },
       backup_count: 3,
     });
     expect(list.data.every((item) => item.object === "backup")).toBe(true);

@@ -1,4 +1,4 @@
-import { backupListObject, backupTable } from "../backup-views.js";
+import { backupTable, listObject } from "../backup-views.js";
 import { type Command, expectPositionals, parseCommandArgs } from "../command.js";
 import {
   parseWholeNumber,
@@ -42,6 +42,6 @@ export const command: Command = {
       }),
     );
     const output = createOutput(context, { json: values.json ?? false });
-    await output.result(backupListObject(result), backupTable(result).join("\n"));
+    await output.result(listObject(result), backupTable(result).join("\n"));
   },
 };

@@ -1,23 +1,14 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type BackupRecord, createBackupManager, type StorageAdapter } from "@strongbox/core";
+import type { backupAttributes } from "@strongbox/http";
 import { createLocalStorage } from "@strongbox/storage-local";
 import { expect } from "vitest";
 import type { FakeS3 } from "../../../storage-s3/test/helpers/s3rver.js";
 import { type CliOptions, type CliRun, runCli } from "./run-cli.js";
 
 /** `attributes` of a `{object: "backup"}` document. */
-export interface BackupAttributes {
-  uuid: string;
-  name: string;
-  ignored_files: string[];
-  checksum: string | null;
-  bytes: number;
-  is_successful: boolean;
-  is_locked: boolean;
-  created_at: string;
-  completed_at: string | null;
-}
+export type BackupAttributes = ReturnType<typeof backupAttributes>;
 
 /** The environment a CLI talking to s3rver needs: the access key pair s3rver knows. */
 export const S3_ENV = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" } as const;
