@@ -4,6 +4,7 @@
  *
  *   pnpm build && pnpm bench [--scale 1] [--runs 3] [--slow-runs 1] [--trees many-small,game-server]
  *                            [--data benchmarks/.data] [--out benchmarks/results] [--no-slow]
+ *                            [--tools "strongbox -1,tar | pigz -1"]
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     trees: { type: "string", default: TREE_NAMES.join(",") },
     data: { type: "string", default: join(here, "..", ".data") },
     out: { type: "string", default: join(here, "..", "results") },
+    /** Only the tools whose id contains one of these comma-separated strings. */
+    tools: { type: "string" },
   },
 });
 
@@ -36,7 +39,7 @@ const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 interface Tool {
   id: string;
-  kind: "pack" | "unpack";
+  kind: ToolResult["kind"];
   /** Slow peers run `--slow-runs` times without a warm-up. */
   slow?: boolean;
   needs?: string;
@@ -95,6 +98,9 @@ const TOOLS: Tool[] = [
     slow: true,
     command: (t, o) => node("tar-fs.mjs", "pack", t.root, o, "1"),
   },
+  // Extracts run before the restores: a restore deletes the old tree, and on ext4 creating files in the
+  // minutes after deleting many costs several times more, which would hit whatever extracts next.
+  { id: "tar -xzf", kind: "unpack", command: (_t, o, a) => `tar -xzf ${q(a)} -C ${q(o)}` },
   {
     id: "strongbox unpack",
     kind: "unpack",
@@ -112,7 +118,11 @@ const TOOLS: Tool[] = [
     prepare: (t, o) => execFileSync("cp", ["-a", `${t.root}/.`, o]),
     command: (_t, o, a) => node("strongbox-unpack.mjs", a, o, "merge"),
   },
-  { id: "tar -xzf", kind: "unpack", command: (_t, o, a) => `tar -xzf ${q(a)} -C ${q(o)}` },
+  {
+    id: "strongbox upload to S3 (s3rver)",
+    kind: "upload",
+    command: (_t, _o, a) => node("s3-upload.mjs", a),
+  },
   {
     id: "node-tar unpack",
     kind: "unpack",
@@ -146,15 +156,41 @@ function measure(command: string, work: string): Sample {
   const timeFile = join(work, "time.txt");
   const useTime = existsSync("/usr/bin/time");
   const argv = useTime
-    ? ["/usr/bin/time", "-f", "%e %M", "-o", timeFile, "bash", "-c", command]
+    ? ["/usr/bin/time", "-f", "%e %U %S %M", "-o", timeFile, "bash", "-c", command]
     : ["bash", "-c", command];
   const start = process.hrtime.bigint();
   const child = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (child.status !== 0)
     throw new Error(`bench: command failed (${child.status}): ${command}\n${child.stderr}`);
-  const rssKiB = useTime ? Number(readFileSync(timeFile, "utf8").trim().split(/\s+/).at(-1)) : Number.NaN;
-  return { seconds, rssMiB: rssKiB / 1024 };
+  // GNU time may print a warning line first (a non-zero exit status); the figures are on the last line.
+  const fields = useTime ? readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(/\s+/) : [];
+  const [, user, system, rssKiB] = fields.map(Number);
+  const sample = {
+    seconds,
+    cpuSeconds: useTime ? user! + system! : Number.NaN,
+    rssMiB: useTime ? rssKiB! / 1024 : Number.NaN,
+  };
+  // A runner that starts a service of its own (s3rver) times just the work and reports it on its last line.
+  const own = runnerReport(child.stdout);
+  if (own?.seconds === undefined) return sample;
+  return { ...sample, seconds: own.seconds, rssMiB: (own.maxRssKiB ?? Number.NaN) / 1024 };
+}
+
+function runnerReport(stdout: string): { seconds?: number; maxRssKiB?: number } | undefined {
+  try {
+    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { seconds?: number; maxRssKiB?: number };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Strongbox's level-1 archive of the tree, which the unpack and upload rows read. */
+function makeArchive(tree: { root: string; info: TreeInfo }, archive: string): void {
+  execFileSync("bash", [
+    "-c",
+    node("strongbox-pack.mjs", tree.root, archive, "1", JSON.stringify(tree.info.ignore)),
+  ]);
 }
 
 function benchTree(name: TreeName): TreeReport {
@@ -162,13 +198,17 @@ function benchTree(name: TreeName): TreeReport {
   const tree = ensureTree(resolve(values.data), name, scale);
   const work = mkdtempSync(join(resolve(values.data), `work-${name}-`));
   const archive = join(work, "input.tar.gz");
-  const tools = TOOLS.filter((t) => !t.needs || (t.needs === "pigz" ? pigzOk : have(t.needs)));
+  const wanted = values.tools?.split(",").map((s) => s.trim());
+  const tools = TOOLS.filter((t) => !t.needs || (t.needs === "pigz" ? pigzOk : have(t.needs))).filter(
+    (t) => wanted === undefined || wanted.some((w) => t.id.includes(w)),
+  );
   const samples = new Map<string, Sample[]>(tools.map((t) => [t.id, []]));
   const sizes = new Map<string, number>();
   let n = 0;
   const runOnce = (tool: Tool, record: boolean) => {
     const out = join(work, `out-${n++}`);
     if (tool.kind === "unpack") mkdirSync(out);
+    if (tool.kind !== "pack" && !existsSync(archive)) makeArchive(tree, archive);
     tool.prepare?.(tree, out);
     const sample = measure(tool.command(tree, out, archive), work);
     if (tool.kind === "pack") {
@@ -178,7 +218,7 @@ function benchTree(name: TreeName): TreeReport {
     }
     if (record) samples.get(tool.id)!.push(sample);
     console.error(
-      `bench: ${name} ${tool.id}: ${sample.seconds.toFixed(2)} s, ${sample.rssMiB.toFixed(0)} MiB`,
+      `bench: ${name} ${tool.id}: ${sample.seconds.toFixed(2)} s, ${sample.cpuSeconds.toFixed(2)} s CPU, ${sample.rssMiB.toFixed(0)} MiB`,
     );
   };
   try {
@@ -193,14 +233,27 @@ function benchTree(name: TreeName): TreeReport {
   const results: ToolResult[] = tools
     .filter((t) => samples.get(t.id)!.length > 0)
     .map((t) => ({ id: t.id, kind: t.kind, samples: samples.get(t.id)!, archiveBytes: sizes.get(t.id) }));
-  return { tree: tree.info, results, targets: checkTargets(tree.info, results) };
+  const date = new Date().toISOString();
+  return { tree: tree.info, date, results, targets: checkTargets(tree.info, results) };
+}
+
+/**
+ * `measured`, preceded by the trees of the previous results at `file` that this run did not measure, so
+ * re-running one tree keeps the others (each tree's report carries its own date).
+ */
+function withEarlierTrees(measured: TreeReport[], file: string): TreeReport[] {
+  if (!existsSync(file)) return measured;
+  const earlier = (JSON.parse(readFileSync(file, "utf8")) as { reports: TreeReport[] }).reports;
+  const kept = earlier.filter((r) => !measured.some((m) => m.tree.name === r.tree.name));
+  const order = (r: TreeReport) => TREE_NAMES.indexOf(r.tree.name);
+  return [...kept, ...measured].sort((a, b) => order(a) - order(b));
 }
 
 const pigzOk = ensurePigz();
 const trees = values.trees.split(",").map((t) => t.trim()) as TreeName[];
 for (const t of trees)
   if (!TREE_NAMES.includes(t)) throw new Error(`bench: unknown tree ${t} (${TREE_NAMES.join(", ")})`);
-const reports = trees.map(benchTree);
+const measured = trees.map(benchTree);
 const meta = {
   date: new Date().toISOString(),
   scale,
@@ -211,9 +264,10 @@ const meta = {
   tar: execFileSync("tar", ["--version"], { encoding: "utf8" }).split("\n")[0],
   pigz: pigzOk,
 };
-const markdown = renderMarkdown(meta, reports);
 mkdirSync(values.out, { recursive: true });
 const stem = join(values.out, scale === 1 ? "latest" : `latest-scale-${scale}`);
+const reports = withEarlierTrees(measured, `${stem}.json`);
+const markdown = renderMarkdown(meta, reports);
 writeFileSync(`${stem}.md`, markdown);
 writeFileSync(`${stem}.json`, `${JSON.stringify({ meta, reports }, null, 2)}\n`);
 console.log(markdown);

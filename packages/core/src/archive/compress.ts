@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { abortError, StrongboxError } from "../errors.js";
+import { deflateBlockOnPool } from "./deflate-block.js";
 import { cutBlocks } from "./deflate-blocks.js";
 import { DeflatePool } from "./deflate-pool.js";
 import { storedDeflateBlocks } from "./deflate-stored.js";
@@ -19,9 +20,9 @@ export interface CompressOptions {
    */
   blockSize?: number;
   /**
-   * Blocks in flight, 1-64 (default 8), deflated by one worker thread per core (at most this many).
-   * More blocks than threads keeps them busy while the oldest block, which output order waits for,
-   * finishes.
+   * Blocks in flight, 1-64 (default 8), deflated on the libuv thread pool (or, for blocks that mix
+   * stored and deflated ranges, by up to one worker thread per core). More blocks than threads keeps
+   * them busy while the oldest block, which output order waits for, finishes.
    */
   concurrency?: number;
   /**
@@ -68,7 +69,7 @@ interface Job {
 
 /**
  * gzip-compresses a byte stream into one gzip member, pigz-style: the input is cut into blocks that are
- * deflated in parallel by worker threads, each primed with the 32 KiB of input before it (so the
+ * deflated in parallel on the libuv thread pool, each primed with the 32 KiB of input before it (so the
  * ratio stays within a hair of single-stream gzip), and emitted in order. Reading from `source` follows
  * the consumer: at most `concurrency` blocks are in flight and nothing more is read while the output
  * is not being consumed. Errors from `source` and aborts of `signal` error the returned stream.
@@ -98,7 +99,15 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   let onDemand: (() => void) | undefined;
   let onStop: (() => void) | undefined;
   let pool: DeflatePool | undefined;
+  let stopped = false;
+  /** Started on first use: only blocks that mix stored and deflated ranges need it. */
+  const workers = (): DeflatePool => {
+    if (stopped) throw abortError(signal, "Compressing the archive");
+    pool ??= new DeflatePool(Math.min(settings.concurrency, availableParallelism()));
+    return pool;
+  };
   const stopPool = () => {
+    stopped = true;
     pool?.close().catch(() => {});
     pool = undefined;
   };
@@ -143,9 +152,8 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
 
   async function run(): Promise<void> {
     const blocks = source[Symbol.asyncIterator]();
-    if (settings.level > 0) pool = new DeflatePool(Math.min(settings.concurrency, availableParallelism()));
     try {
-      await pump(blocks, pool);
+      await pump(blocks, workers);
     } finally {
       stopPool();
       // Closes the source too; if a read is still pending this completes once it settles.
@@ -153,7 +161,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
     }
   }
 
-  async function pump(blocks: AsyncIterator<InputBlock>, pool: DeflatePool | undefined): Promise<void> {
+  async function pump(blocks: AsyncIterator<InputBlock>, pool: () => DeflatePool): Promise<void> {
     const jobs: Job[] = [];
     let crc = 0;
     let inputBytes = 0;
@@ -204,19 +212,10 @@ function startJob(
   block: InputBlock,
   dictionary: Buffer | undefined,
   settings: Settings,
-  pool: DeflatePool | undefined,
+  pool: () => DeflatePool,
 ): Job {
   const job: Job = { settled: Promise.resolve(), release: block.release };
-  const deflated =
-    pool === undefined
-      ? Promise.resolve(storedDeflateBlocks(block.data))
-      : pool.deflate(block.data, {
-          level: settings.level,
-          storeIncompressible: settings.storeIncompressible,
-          dictionary,
-          incompressible: block.incompressible,
-        });
-  job.settled = deflated.then(
+  job.settled = deflate(block, dictionary, settings, pool).then(
     (output) => {
       job.output = output;
     },
@@ -225,6 +224,27 @@ function startJob(
     },
   );
   return job;
+}
+
+/**
+ * Where a block is deflated: stored here when it is all incompressible (or at level 0), as a whole on the
+ * libuv pool when it has no range to store, and in a deflate worker when it mixes both (the worker
+ * deflates the pieces between stored ranges without a round trip per piece).
+ */
+async function deflate(
+  block: InputBlock,
+  dictionary: Buffer | undefined,
+  settings: Settings,
+  pool: () => DeflatePool,
+): Promise<Buffer> {
+  const { data, incompressible: ranges } = block;
+  const options = { level: settings.level, storeIncompressible: settings.storeIncompressible, dictionary };
+  const allStored = ranges?.length === 2 && ranges[0] === 0 && ranges[1] === data.length;
+  if (settings.level === 0 || allStored) return storedDeflateBlocks(data);
+  // The producer sampled every file: with nothing marked, a trial of its own would only cost time.
+  if (ranges?.length === 0) return deflateBlockOnPool(data, { ...options, storeIncompressible: false });
+  if (ranges === undefined) return deflateBlockOnPool(data, options);
+  return pool().deflate(data, { ...options, incompressible: ranges });
 }
 
 function isSettled(job: Job): boolean {

@@ -1,6 +1,6 @@
-import { constants, deflateRawSync, type ZlibOptions } from "node:zlib";
+import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from "node:zlib";
 import { hasHighEntropy, STORE_ABOVE_RATIO, sampleBlock } from "./deflate-incompressible.js";
-import { storedSize, writeStoredDeflateBlocks } from "./deflate-stored.js";
+import { storedDeflateBlocks, storedSize, writeStoredDeflateBlocks } from "./deflate-stored.js";
 
 /** How one block is turned into deflate data. */
 export interface DeflateBlockOptions {
@@ -27,7 +27,8 @@ type Piece = { deflated: Uint8Array } | { stored: Uint8Array };
 /**
  * Deflates one block (synchronously: this runs in a deflate worker) into non-final, byte-aligned deflate
  * blocks, so the outputs of consecutive blocks can be concatenated in order behind one gzip header.
- * The output has memory of its own, exactly as long as it is, so it can be transferred.
+ * The output starts at offset 0 of memory of its own (as zlib allocated it, or exactly as long as it is),
+ * so it can be transferred; only a small one (below `Buffer.poolSize`) may lie in Node's shared pool.
  */
 export function deflateBlock(block: Uint8Array, options: DeflateBlockOptions): Uint8Array {
   return join(pieces(block, options));
@@ -64,8 +65,14 @@ function deflateAround(block: Uint8Array, ranges: Uint32Array, options: DeflateB
   return result;
 }
 
-/** The pieces' output in one exact-size buffer; stored bytes are copied once, straight into it. */
+/**
+ * The pieces' output in one exact-size buffer; stored bytes are copied once, straight into it. A lone
+ * deflated piece is returned as zlib made it: copying it would only leave one more buffer behind for
+ * this worker's garbage collector, which runs rarely (it sees little JavaScript allocation).
+ */
 function join(parts: Piece[]): Uint8Array {
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  if (only !== undefined && "deflated" in only) return only.deflated;
   let total = 0;
   for (const part of parts) total += "stored" in part ? storedSize(part.stored.length) : part.deflated.length;
   const out = new Uint8Array(total);
@@ -80,6 +87,33 @@ function join(parts: Piece[]): Uint8Array {
   return out;
 }
 
+/**
+ * Deflates a whole block on the libuv thread pool (no ranges to store), as {@link deflateBlock} would in
+ * a worker. Node's zlib allocates its output on the calling thread, whose garbage collector frees it;
+ * on the main thread that happens often enough, in a deflate worker it does not (a worker sees too
+ * little JavaScript allocation), so whole blocks of large files are better deflated from here.
+ */
+export async function deflateBlockOnPool(block: Uint8Array, options: DeflateBlockOptions): Promise<Buffer> {
+  if (options.storeIncompressible && (await looksIncompressibleOnPool(block))) {
+    return storedDeflateBlocks(block);
+  }
+  const zlibOptions = pieceOptions(block.length, options.level, options.dictionary);
+  return new Promise((resolve, reject) => {
+    deflateRaw(block, zlibOptions, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function looksIncompressibleOnPool(block: Uint8Array): Promise<boolean> {
+  const sample = sampleBlock(block);
+  if (!hasHighEntropy(sample)) return false;
+  const trial = await new Promise<Buffer>((resolve, reject) => {
+    deflateRaw(sample, { level: TRIAL_LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
+  });
+  return trial.length > sample.length * STORE_ABOVE_RATIO;
+}
+
 /** A high-entropy sample that a quick deflate cannot shrink by 3% or more. */
 function looksIncompressible(block: Uint8Array): boolean {
   const sample = sampleBlock(block);
@@ -89,14 +123,18 @@ function looksIncompressible(block: Uint8Array): boolean {
 }
 
 function deflatePiece(data: Uint8Array, level: number, dictionary: Uint8Array | undefined): Buffer {
+  return deflateRawSync(data, pieceOptions(data.length, level, dictionary));
+}
+
+function pieceOptions(inputBytes: number, level: number, dictionary: Uint8Array | undefined): ZlibOptions {
   const options: ZlibOptions = {
     level,
     finishFlush: constants.Z_SYNC_FLUSH,
     // One output buffer big enough for the whole piece: zlib then never has to grow its output.
-    chunkSize: outputBound(data.length),
+    chunkSize: outputBound(inputBytes),
   };
   if (dictionary !== undefined) options.dictionary = dictionary;
-  return deflateRawSync(data, options);
+  return options;
 }
 
 /** zlib's deflateBound for stored-worst-case data, plus room for the sync-flush marker. */

@@ -21,6 +21,9 @@ export type DeflateReply = { id: number; output: Uint8Array } | { id: number; er
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 1 };
 
+/** Jobs queued on every worker before another worker is started. */
+const BACKLOG = 2;
+
 interface Pending {
   worker: Worker;
   resolve(output: Buffer): void;
@@ -31,6 +34,10 @@ interface Pending {
  * Deflate worker threads, each deflating one block at a time with zlib's synchronous calls. Unlike the
  * libuv pool, a worker can deflate the many small pieces of a block (between stored ranges) without a
  * round trip to this thread per piece. Each job goes to the worker with the fewest jobs queued.
+ *
+ * Workers start as the work needs them: one at first, another (up to `threads`) only once every worker
+ * has {@link BACKLOG} jobs queued. When one worker keeps up with the input (a slow source, or data that
+ * is mostly stored), the memory of a second (~25 MiB: its heap and its allocator's arena) is saved.
  */
 export class DeflatePool {
   private readonly workers: Worker[] = [];
@@ -39,17 +46,20 @@ export class DeflatePool {
   private nextId = 0;
   private failure: unknown;
 
-  constructor(threads: number) {
-    for (let i = 0; i < threads; i++) {
-      const worker = spawnWorker(import.meta.url, "deflate-worker", undefined, WORKER_LIMITS);
-      worker.on("message", (reply: DeflateReply) => this.settle(reply));
-      worker.on("error", (error) => this.fail(error));
-      worker.on("exit", () => this.fail(new Error("A deflate worker stopped unexpectedly.")));
-      // Idle workers must not keep the process alive (a stream left unread is never closed).
-      worker.unref();
-      this.workers.push(worker);
-      this.queued.set(worker, 0);
-    }
+  constructor(private readonly threads: number) {
+    this.addWorker();
+  }
+
+  private addWorker(): Worker {
+    const worker = spawnWorker(import.meta.url, "deflate-worker", undefined, WORKER_LIMITS);
+    worker.on("message", (reply: DeflateReply) => this.settle(reply));
+    worker.on("error", (error) => this.fail(error));
+    worker.on("exit", () => this.fail(new Error("A deflate worker stopped unexpectedly.")));
+    // Idle workers must not keep the process alive (a stream left unread is never closed).
+    if (this.pending.size === 0) worker.unref();
+    this.workers.push(worker);
+    this.queued.set(worker, 0);
+    return worker;
   }
 
   /**
@@ -87,6 +97,7 @@ export class DeflatePool {
   private leastBusy(): Worker {
     let best = this.workers[0]!;
     for (const worker of this.workers) if (this.queued.get(worker)! < this.queued.get(best)!) best = worker;
+    if (this.queued.get(best)! >= BACKLOG && this.workers.length < this.threads) return this.addWorker();
     return best;
   }
 

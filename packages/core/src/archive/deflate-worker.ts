@@ -9,7 +9,10 @@ port.on("message", (request: DeflateRequest) => {
   let reply: DeflateReply;
   try {
     const block = new Uint8Array(request.buffer, request.offset, request.length);
-    const output = deflateBlock(block, request.options);
+    const deflated = deflateBlock(block, request.options);
+    // Handed over with its memory, so it never waits for this thread's garbage collector; a small one
+    // may be a slice of Node's shared pool, which must not be moved, and is copied first.
+    const output = deflated.length > Buffer.poolSize ? deflated : new Uint8Array(deflated);
     reply = { id: request.id, output };
     port.postMessage(reply, [output.buffer as ArrayBuffer]);
   } catch (error) {

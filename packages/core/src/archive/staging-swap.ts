@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { type Dirent, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
 import type { IgnoreMatcher } from "../ignore.js";
@@ -29,8 +29,8 @@ export interface SwapPlan {
 
 /**
  * Decides every move before anything changes, by comparing the staged tree with the target as the kernel
- * sees it (`lstat`). `truncate` without a selection replaces the target's whole contents; `truncate` with
- * one replaces each selected path whole; otherwise directories present on both sides are merged and any
+ * lists it. `truncate` without a selection replaces the target's whole contents; `truncate` with one
+ * replaces each selected path whole; otherwise directories present on both sides are merged and any
  * other entry is replaced. With `keep`, a `truncate` without selection keeps the entries it matches.
  * Throws `UNSAFE_ARCHIVE_ENTRY` when the archive wants a directory where the
  * target holds a symlink, since merging would then write through it.
@@ -52,9 +52,10 @@ export function planSwap(
   }
   const replaceWhole = mode === "truncate" ? selection : undefined;
   const visit = (dir: string): void => {
+    const present = listByName(join(folders.target, dir));
     for (const staged of readdirSync(join(folders.staging, dir), { withFileTypes: true })) {
       const path = dir === "" ? staged.name : `${dir}/${staged.name}`;
-      const existing = lstatSync(join(folders.target, path), { throwIfNoEntry: false });
+      const existing = present.get(byteKey(staged.name));
       if (existing && staged.isDirectory() && !replaceWhole?.has(path)) {
         if (existing.isDirectory()) {
           plan.merged.add(path);
@@ -71,6 +72,20 @@ export function planSwap(
   };
   visit("");
   return plan;
+}
+
+/**
+ * The entries of a target directory by name, with their type as the kernel reports it: one listing per
+ * directory instead of an `lstat` per entry (a merge over 100k files made 100k Stats objects). Names are
+ * keyed by their bytes, so a name that is not valid UTF-8 can never pass for a staged one.
+ */
+function listByName(directory: string): Map<string, Dirent<Buffer>> {
+  const entries = readdirSync(directory, { withFileTypes: true, encoding: "buffer" });
+  return new Map(entries.map((entry) => [entry.name.toString("latin1"), entry]));
+}
+
+function byteKey(name: string): string {
+  return Buffer.from(name, "utf8").toString("latin1");
 }
 
 /**

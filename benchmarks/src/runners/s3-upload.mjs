@@ -1,0 +1,31 @@
+// node s3-upload.mjs <archive.tar.gz>: uploads an archive to a local s3rver through Strongbox's S3 adapter
+// (streaming multipart put). s3rver starts and stops in this process's lifetime, so the upload alone is
+// timed and reported as `seconds`; `maxRssKiB` is this process's (s3rver runs as a child process).
+import { createReadStream, statSync } from "node:fs";
+
+// Silences the SDK's once-per-process notice that it will soon need Node 22 (read when the SDK loads).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const { createS3Storage } = await import("../../../packages/storage-s3/dist/index.js");
+const { S3RVER_CREDENTIALS, startFakeS3 } = await import(
+  "../../../packages/storage-s3/test/helpers/fake-s3.mjs"
+);
+
+const [archive] = process.argv.slice(2);
+const s3 = await startFakeS3("strongbox-bench");
+try {
+  const storage = createS3Storage({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const start = performance.now();
+  const info = await storage.put("bench/archive.tar.gz", createReadStream(archive));
+  const seconds = (performance.now() - start) / 1000;
+  if (info.size !== statSync(archive).size)
+    throw new Error(`Uploaded ${info.size} bytes, not the archive's.`);
+  console.log(JSON.stringify({ seconds, bytes: info.size, maxRssKiB: process.resourceUsage().maxRSS }));
+} finally {
+  await s3.stop();
+}
