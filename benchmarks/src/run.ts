@@ -42,6 +42,12 @@ interface Tool {
   kind: ToolResult["kind"];
   /** Slow peers run `--slow-runs` times without a warm-up. */
   slow?: boolean;
+  /**
+   * Deletes a large tree (a restore sets the old one aside and removes it). On ext4, creating files in
+   * the minutes after deleting many costs several times more (measured: `tar -xzf` of many-small 6 s
+   * before, 48-60 s after), so these run in rounds of their own, after every other tool.
+   */
+  deletes?: boolean;
   needs?: string;
   /** Shell command; `out` is a fresh path (an archive for pack, a folder for unpack). */
   command(tree: { root: string; info: TreeInfo }, out: string, archive: string): string;
@@ -98,8 +104,6 @@ const TOOLS: Tool[] = [
     slow: true,
     command: (t, o) => node("tar-fs.mjs", "pack", t.root, o, "1"),
   },
-  // Extracts run before the restores: a restore deletes the old tree, and on ext4 creating files in the
-  // minutes after deleting many costs several times more, which would hit whatever extracts next.
   { id: "tar -xzf", kind: "unpack", command: (_t, o, a) => `tar -xzf ${q(a)} -C ${q(o)}` },
   {
     id: "strongbox unpack",
@@ -109,12 +113,14 @@ const TOOLS: Tool[] = [
   {
     id: "strongbox restore truncate (over the old tree)",
     kind: "unpack",
+    deletes: true,
     prepare: (t, o) => execFileSync("cp", ["-a", `${t.root}/.`, o]),
     command: (_t, o, a) => node("strongbox-unpack.mjs", a, o, "truncate"),
   },
   {
     id: "strongbox restore merge (over the old tree)",
     kind: "unpack",
+    deletes: true,
     prepare: (t, o) => execFileSync("cp", ["-a", `${t.root}/.`, o]),
     command: (_t, o, a) => node("strongbox-unpack.mjs", a, o, "merge"),
   },
@@ -222,11 +228,14 @@ function benchTree(name: TreeName): TreeReport {
     );
   };
   try {
-    const fast = tools.filter((t) => !t.slow);
     // Warm-up round (page cache, JIT), then interleaved rounds so drift hits every tool alike.
-    for (const tool of fast) runOnce(tool, false);
-    for (let r = 0; r < runs; r++) for (const tool of fast) runOnce(tool, true);
+    const rounds = (group: Tool[]) => {
+      for (const tool of group) runOnce(tool, false);
+      for (let r = 0; r < runs; r++) for (const tool of group) runOnce(tool, true);
+    };
+    rounds(tools.filter((t) => !t.slow && !t.deletes));
     for (let r = 0; r < slowRuns; r++) for (const tool of tools.filter((t) => t.slow)) runOnce(tool, true);
+    rounds(tools.filter((t) => !t.slow && t.deletes));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
