@@ -282,6 +282,31 @@ describe("limits stop archive bombs", () => {
 });
 
 describe("what hostile archives may still do, safely", () => {
+  test("file modes are restored exactly whatever the umask takes away, beside a dir named like a probe", async () => {
+    const previous = process.umask(0o027);
+    try {
+      await extract(
+        chunked(
+          craftTarGz([
+            { path: ".umask-probe/", type: "directory", mode: 0o755 },
+            { path: "shared.txt", content: "x", mode: 0o666 },
+            { path: "group.sh", content: "x", mode: 0o775 },
+            { path: "private", content: "x", mode: 0o600 },
+          ]),
+        ),
+        target,
+      );
+    } finally {
+      process.umask(previous);
+    }
+    const tree = snapshotTree(target);
+    expect([tree["shared.txt"]?.mode, tree["group.sh"]?.mode, tree.private?.mode]).toEqual([
+      0o666, 0o775, 0o600,
+    ]);
+    expect(tree[".umask-probe"]?.mode).toBe(0o755);
+    expect(Object.keys(tree).some((path) => path.includes("umask") && path !== ".umask-probe")).toBe(false);
+  });
+
   test("setuid and setgid bits are dropped, the sticky bit kept", async () => {
     await extract(
       chunked(

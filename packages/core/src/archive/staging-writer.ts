@@ -8,6 +8,7 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  rmdirSync,
   symlinkSync,
   unlinkSync,
   writeSync,
@@ -17,7 +18,7 @@ import { StrongboxError } from "../errors.js";
 import { limitExceeded, unsafeEntry } from "./extract-errors.js";
 import type { ResolvedLimits } from "./extract-limits.js";
 import { ancestorsOf, depthOf, isSelected, normalizeEntryPath, parentOf } from "./safe-path.js";
-import { isWorkFolderName } from "./staging-names.js";
+import { isWorkFolderName, STAGING_PREFIX } from "./staging-names.js";
 import type { TarEntry, TarSink } from "./tar-parse.js";
 import type { ArchiveWarning } from "./types.js";
 
@@ -48,11 +49,6 @@ export interface StagingCounts {
 // Setuid and setgid are never restored; ownership is never taken from the archive either.
 const MODE_MASK = 0o1777;
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-/**
- * The umask `open` applies to a new file's mode. A file is created with its archive mode, and needs a
- * `fchmod` only when the umask took bits away (or for the sticky bit): one syscall less per file.
- */
-const UMASK = process.umask();
 /** Staged folders stay private and writable until the swap; their own modes come last. */
 const STAGED_DIRECTORY_MODE = 0o700;
 
@@ -74,6 +70,12 @@ export class StagingWriter implements TarSink {
   private entries = 0;
   private declaredBytes = 0;
   private file: { fd: number; mode: number; mtime: number } | undefined;
+  /**
+   * The bits the process umask takes from a new file's mode. A file is created with its archive mode and
+   * needs a `fchmod` only when the umask took bits away (or for the sticky bit): one syscall less per file.
+   * Read at the first file, when the staging folder exists.
+   */
+  private umask: number | undefined;
 
   constructor(options: StagingWriterOptions) {
     this.options = options;
@@ -113,7 +115,8 @@ export class StagingWriter implements TarSink {
     if (!file) return;
     this.file = undefined;
     try {
-      if ((file.mode & (UMASK | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
+      this.umask ??= probeUmask(this.options.staging);
+      if ((file.mode & (this.umask | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
       futimesSync(file.fd, file.mtime, file.mtime);
     } finally {
       closeSync(file.fd);
@@ -302,4 +305,20 @@ export class StagingWriter implements TarSink {
 
 function replacesOtherType(path: string): StrongboxError {
   return unsafeEntry(path, "replaces an earlier entry of another type");
+}
+
+/**
+ * Reads the umask once per extract from a folder made with mode 0o777 in the staging folder, under a
+ * reserved work-folder name that no archive entry may take (such entries are skipped).
+ * `process.umask()` without an argument would tell too, but Node deprecates it (DEP0139): it briefly sets
+ * the umask to 0, a race for other threads creating files.
+ */
+function probeUmask(staging: string): number {
+  const probe = join(staging, `${STAGING_PREFIX}umask`);
+  mkdirSync(probe, 0o777);
+  try {
+    return ~lstatSync(probe).mode & 0o777;
+  } finally {
+    rmdirSync(probe);
+  }
 }
