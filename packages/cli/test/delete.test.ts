@@ -1,26 +1,20 @@
 import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectOneErrorLine, runJson, seedBackup, storedFiles } from "./helpers/backup-cli.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { expectOneErrorLine, runJson, storedFiles, useBackupFixture } from "./helpers/backup-cli.js";
 import { writeTree } from "./helpers/fixtures.js";
 import { makeTempDir, runCli } from "./helpers/run-cli.js";
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
-let storage: string;
+const fx = useBackupFixture({ "a.txt": "hello" });
 let kept: BackupRecord;
 let doomed: BackupRecord;
 
 beforeEach(async () => {
-  temp = await makeTempDir();
-  storage = join(temp.path, "storage");
-  await writeTree(join(temp.path, "srv"), { "a.txt": "hello" });
-  kept = await seedBackup(storage, "srv-1", join(temp.path, "srv"), { name: "Kept" });
-  doomed = await seedBackup(storage, "srv-1", join(temp.path, "srv"), { name: "Old" });
+  kept = await fx.seed("Kept");
+  doomed = await fx.seed("Old");
 });
 
-afterEach(() => temp.remove());
-
-const target = () => ["--storage", storage, "--server", "srv-1"];
+const target = () => ["--storage", fx.storage, "--server", "srv-1"];
 const filesOf = (record: BackupRecord) => [`${record.uuid}.json`, `${record.uuid}.tar.gz`];
 
 describe("strongbox delete", () => {
@@ -29,14 +23,14 @@ describe("strongbox delete", () => {
 
     expect(run).toMatchObject({ code: 0, stderr: "" });
     expect(run.stdout).toBe(`Deleted backup ${doomed.uuid} "Old".\n`);
-    expect(await storedFiles(storage, "srv-1")).toEqual(filesOf(kept).sort());
+    expect(await storedFiles(fx.storage, "srv-1")).toEqual(filesOf(kept).sort());
   });
 
   it("prints the deleted backup with --json", async () => {
     const document = await runJson(["delete", doomed.uuid, ...target()]);
 
     expect(document).toMatchObject({ object: "backup", attributes: { uuid: doomed.uuid, name: "Old" } });
-    expect(await storedFiles(storage, "srv-1")).toEqual(filesOf(kept).sort());
+    expect(await storedFiles(fx.storage, "srv-1")).toEqual(filesOf(kept).sort());
   });
 
   it.each([
@@ -46,13 +40,13 @@ describe("strongbox delete", () => {
     const run = await runCli(["delete", uuid, ...target()]);
 
     expectOneErrorLine(run, pattern);
-    expect(await storedFiles(storage, "srv-1")).toEqual([...filesOf(kept), ...filesOf(doomed)].sort());
+    expect(await storedFiles(fx.storage, "srv-1")).toEqual([...filesOf(kept), ...filesOf(doomed)].sort());
   });
 
   it("refuses a backup of another server", async () => {
-    const run = await runCli(["delete", doomed.uuid, "--storage", storage, "--server", "srv-2"]);
+    const run = await runCli(["delete", doomed.uuid, "--storage", fx.storage, "--server", "srv-2"]);
 
     expectOneErrorLine(run, /Server srv-2 has no backup/);
-    expect(await storedFiles(storage, "srv-1")).toHaveLength(4);
+    expect(await storedFiles(fx.storage, "srv-1")).toHaveLength(4);
   });
 });

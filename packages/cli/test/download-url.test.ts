@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
 import { createDownloadTokens } from "@strongbox/storage-local";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectOneErrorLine, runJson, seedBackup } from "./helpers/backup-cli.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { expectOneErrorLine, runJson, useBackupFixture } from "./helpers/backup-cli.js";
 import { writeTree } from "./helpers/fixtures.js";
 import { makeTempDir, runCli } from "./helpers/run-cli.js";
 
@@ -10,24 +10,18 @@ const SECRET = "0123456789abcdef0123456789abcdef";
 // Neither is inherited from the environment the tests run in.
 const UNSET = { STRONGBOX_DOWNLOAD_SECRET: undefined, STRONGBOX_BASE_URL: undefined };
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
-let storage: string;
+const fx = useBackupFixture({ "a.txt": "hello" });
 let backup: BackupRecord;
 
 beforeEach(async () => {
-  temp = await makeTempDir();
-  storage = join(temp.path, "storage");
-  await writeTree(join(temp.path, "srv"), { "a.txt": "hello" });
-  backup = await seedBackup(storage, "srv-1", join(temp.path, "srv"), { name: "Nightly" });
+  backup = await fx.seed("Nightly");
 });
-
-afterEach(() => temp.remove());
 
 const args = (...extra: string[]) => [
   "download-url",
   backup.uuid,
   "--storage",
-  storage,
+  fx.storage,
   "--server",
   "srv-1",
   ...extra,
@@ -90,7 +84,7 @@ describe("strongbox download-url on local storage", () => {
 
   it("refuses an unknown backup", async () => {
     const run = await runCli(
-      ["download-url", "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e", "--storage", storage, "--server", "srv-1"],
+      ["download-url", "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e", "--storage", fx.storage, "--server", "srv-1"],
       { env: { STRONGBOX_DOWNLOAD_SECRET: SECRET, STRONGBOX_BASE_URL: "http://x" } },
     );
 

@@ -1,27 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectOneErrorLine, runJson, seedBackup, storedFiles } from "./helpers/backup-cli.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { expectOneErrorLine, runJson, storedFiles, useBackupFixture } from "./helpers/backup-cli.js";
 import { writeTree } from "./helpers/fixtures.js";
 import { makeTempDir, runCli } from "./helpers/run-cli.js";
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
-let storage: string;
+const fx = useBackupFixture({ "a.txt": "hello" });
 let backup: BackupRecord;
 
 beforeEach(async () => {
-  temp = await makeTempDir();
-  storage = join(temp.path, "storage");
-  await writeTree(join(temp.path, "srv"), { "a.txt": "hello" });
-  backup = await seedBackup(storage, "srv-1", join(temp.path, "srv"), { name: "Keep" });
+  backup = await fx.seed("Keep");
 });
 
-afterEach(() => temp.remove());
-
-const target = () => ["--storage", storage, "--server", "srv-1"];
+const target = () => ["--storage", fx.storage, "--server", "srv-1"];
 const manifest = async () =>
-  JSON.parse(await readFile(join(storage, "srv-1", `${backup.uuid}.json`), "utf8"));
+  JSON.parse(await readFile(join(fx.storage, "srv-1", `${backup.uuid}.json`), "utf8"));
 
 describe("strongbox lock and unlock", () => {
   it("locks a backup, which then cannot be deleted, and unlocks it again", async () => {
@@ -32,7 +26,7 @@ describe("strongbox lock and unlock", () => {
     const refused = await runCli(["delete", backup.uuid, ...target()]);
     expectOneErrorLine(refused, /^strongbox: Cannot delete a locked backup\.\n$/);
     expect(refused.stdout).toBe("");
-    expect(await storedFiles(storage, "srv-1")).toHaveLength(2);
+    expect(await storedFiles(fx.storage, "srv-1")).toHaveLength(2);
 
     const unlocked = await runCli(["unlock", backup.uuid, ...target()]);
     expect(unlocked).toMatchObject({ code: 0, stderr: "" });

@@ -1,25 +1,19 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { expectOneErrorLine, runJson, seedBackup } from "./helpers/backup-cli.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { expectOneErrorLine, runJson, useBackupFixture } from "./helpers/backup-cli.js";
 import { writeTree } from "./helpers/fixtures.js";
 import { makeTempDir, runCli } from "./helpers/run-cli.js";
 
-let temp: Awaited<ReturnType<typeof makeTempDir>>;
-let storage: string;
+const fx = useBackupFixture({ "a.txt": "hello", "dir/b.txt": "b" });
 let backup: BackupRecord;
 
 beforeEach(async () => {
-  temp = await makeTempDir();
-  storage = join(temp.path, "storage");
-  await writeTree(join(temp.path, "srv"), { "a.txt": "hello", "dir/b.txt": "b" });
-  backup = await seedBackup(storage, "srv-1", join(temp.path, "srv"), { name: "Nightly" });
+  backup = await fx.seed("Nightly");
 });
 
-afterEach(() => temp.remove());
-
-const args = (uuid: string) => ["verify", uuid, "--storage", storage, "--server", "srv-1"];
+const args = (uuid: string) => ["verify", uuid, "--storage", fx.storage, "--server", "srv-1"];
 
 describe("strongbox verify", () => {
   it("checks an intact archive and says so on one line", async () => {
@@ -41,7 +35,7 @@ describe("strongbox verify", () => {
   });
 
   it("fails with CHECKSUM_MISMATCH's message when the archive changed", async () => {
-    const archive = join(storage, "srv-1", `${backup.uuid}.tar.gz`);
+    const archive = join(fx.storage, "srv-1", `${backup.uuid}.tar.gz`);
     await writeFile(archive, Buffer.alloc(backup.bytes, 1));
 
     const run = await runCli(args(backup.uuid));
@@ -51,7 +45,7 @@ describe("strongbox verify", () => {
   });
 
   it("fails when the archive is missing", async () => {
-    await rm(join(storage, "srv-1", `${backup.uuid}.tar.gz`));
+    await rm(join(fx.storage, "srv-1", `${backup.uuid}.tar.gz`));
 
     const run = await runCli(args(backup.uuid));
 
@@ -59,7 +53,7 @@ describe("strongbox verify", () => {
   });
 
   it("refuses a failed backup", async () => {
-    const manifest = join(storage, "srv-1", `${backup.uuid}.json`);
+    const manifest = join(fx.storage, "srv-1", `${backup.uuid}.json`);
     await writeFile(manifest, JSON.stringify({ ...backup, is_successful: false, checksum: null, bytes: 0 }));
 
     const run = await runCli(args(backup.uuid));

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { type BackupRecord, createBackupManager, type StorageAdapter } from "@strongbox/core";
 import type { backupAttributes } from "@strongbox/http";
 import { createLocalStorage } from "@strongbox/storage-local";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import type { FakeS3 } from "../../../storage-s3/test/helpers/s3rver.js";
-import { type CliOptions, type CliRun, runCli } from "./run-cli.js";
+import { writeTree } from "./fixtures.js";
+import { type CliOptions, type CliRun, makeTempDir, runCli } from "./run-cli.js";
 
 /** `attributes` of a `{object: "backup"}` document. */
 export type BackupAttributes = ReturnType<typeof backupAttributes>;
@@ -75,4 +76,37 @@ export async function seedBackup(
   } finally {
     await manager.close();
   }
+}
+
+/**
+ * Registers per-test hooks that make a temp folder holding a server folder `srv` (with `files`) and a
+ * local storage folder, removed after each test. Read the paths from the returned object inside tests.
+ */
+export function useBackupFixture(files: Parameters<typeof writeTree>[1]) {
+  let temp: Awaited<ReturnType<typeof makeTempDir>> | undefined;
+  const path = () => {
+    if (!temp) throw new Error("useBackupFixture's paths are only there inside a test.");
+    return temp.path;
+  };
+  beforeEach(async () => {
+    temp = await makeTempDir();
+    await writeTree(join(temp.path, "srv"), files);
+  });
+  afterEach(async () => {
+    await temp?.remove();
+    temp = undefined;
+  });
+  return {
+    get path() {
+      return path();
+    },
+    get storage() {
+      return join(path(), "storage");
+    },
+    get src() {
+      return join(path(), "srv");
+    },
+    /** A finished backup of `srv` on server `srv-1` in the fixture's storage. */
+    seed: (name: string) => seedBackup(join(path(), "storage"), "srv-1", join(path(), "srv"), { name }),
+  };
 }
