@@ -117,6 +117,46 @@ describe("round trips with archives made by GNU tar", () => {
   });
 });
 
+describe("archive bytes on their way to the extract worker", () => {
+  test("chunks larger than the input ring, of odd sizes, and a source that reuses its buffer", async () => {
+    const source = fresh("source");
+    // Random bytes keep the archive larger than the 4 MiB ring, so pieces wrap around its end.
+    const noise = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < noise.length; i += 64) createHash("sha512").update(String(i)).digest().copy(noise, i);
+    writeFileSync(join(source, "noise.bin"), noise);
+    writeFileSync(join(source, "text.txt"), "a line of text\n".repeat(5000));
+    const archive = join(root, "archive.tar.gz");
+    gnuTar(["-czf", archive, "-C", source, "."]);
+    const bytes = readFileSync(archive);
+    expect(bytes.length).toBeGreaterThan(8 * 1024 * 1024);
+
+    async function* oddChunks() {
+      const sizes = [1, 6 * 1024 * 1024, 7, 3 * 1024 * 1024 + 5, 65_536];
+      for (let at = 0, i = 0; at < bytes.length; i++) {
+        const size = sizes[i % sizes.length]!;
+        yield bytes.subarray(at, at + size);
+        at += size;
+      }
+    }
+    // Each chunk is written into one buffer that the next chunk overwrites, as a pooled reader might do.
+    async function* reusedBuffer() {
+      const buffer = Buffer.alloc(100_000);
+      for (let at = 0; at < bytes.length; at += buffer.length) {
+        const length = bytes.copy(buffer, 0, at, at + buffer.length);
+        yield buffer.subarray(0, length);
+      }
+    }
+    for (const [name, chunks] of [
+      ["odd", oddChunks()],
+      ["reused", reusedBuffer()],
+    ] as const) {
+      const result = await extract(chunks, join(root, name), { expectedChecksum: checksumOf(bytes) });
+      expect(snapshotTree(join(root, name))).toEqual(snapshotTree(source));
+      expect(result.checksum).toBe(checksumOf(bytes));
+    }
+  });
+});
+
 describe("merge and truncate", () => {
   let target: string;
   const archive = (): Buffer =>

@@ -1,11 +1,15 @@
-import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { abortError, StrongboxError } from "../errors.js";
-import { deflateBlockOnPool } from "./deflate-block.js";
+import {
+  type DeflateBlockOptions,
+  deflateBlockOnPool,
+  mixesStoredAndDeflated,
+  WINDOW_BYTES,
+} from "./deflate-block.js";
 import { cutBlocks } from "./deflate-blocks.js";
-import { DeflatePool } from "./deflate-pool.js";
 import { storedDeflateBlocks } from "./deflate-stored.js";
+import { DeflateThread } from "./deflate-thread.js";
 import { FINAL_DEFLATE_BLOCK, gzipHeader, gzipTrailer } from "./gzip-member.js";
 
 /** Options of {@link compress}. */
@@ -21,10 +25,15 @@ export interface CompressOptions {
   blockSize?: number;
   /**
    * Blocks in flight, 1-64 (default 8), deflated on the libuv thread pool (or, for blocks that mix
-   * stored and deflated ranges, by up to one worker thread per core). More blocks than threads keeps
-   * them busy while the oldest block, which output order waits for, finishes.
+   * stored and deflated ranges, by a deflate worker thread). More blocks than threads keeps them busy
+   * while the oldest block, which output order waits for, finishes.
    */
   concurrency?: number;
+  /**
+   * Told how many blocks wait at the deflate worker (queued or being deflated) each time that changes,
+   * so a producer able to deflate blocks itself (see {@link InputBlock.deflated}) can help while it is busy.
+   */
+  onWorkerBacklog?: ((blocks: number) => void) | undefined;
   /**
    * Store blocks that a sample shows will not shrink by 3% instead of deflating them (default true):
    * already-compressed data then costs a copy instead of a full deflate.
@@ -36,8 +45,6 @@ export interface CompressOptions {
 export const DEFAULT_BLOCK_SIZE = 512 * 1024;
 /** Default blocks in flight. */
 export const DEFAULT_CONCURRENCY = 8;
-/** Deflate's window: how much earlier input a block may refer to. */
-const WINDOW_BYTES = 32 * 1024;
 
 interface Settings {
   level: number;
@@ -57,6 +64,16 @@ export interface InputBlock {
   incompressible?: Uint32Array | undefined;
   /** Called, in block order, once the block's bytes are no longer read. */
   release?: (() => void) | undefined;
+  /**
+   * The block already deflated by its producer, as this compressor would have: at the same level, with
+   * the last 32 KiB of the block before it as dictionary, `incompressible` stored, ending byte-aligned.
+   */
+  deflated?: Buffer | undefined;
+}
+
+/** Where the blocks that mix stored and deflated ranges go. */
+interface MixedBlockDeflater {
+  deflate(block: Buffer, options: DeflateBlockOptions): Promise<Buffer>;
 }
 
 /** One block being deflated; settles without ever rejecting, so a failure waits for its turn. */
@@ -98,18 +115,27 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   let wanted = false;
   let onDemand: (() => void) | undefined;
   let onStop: (() => void) | undefined;
-  let pool: DeflatePool | undefined;
+  let thread: DeflateThread | undefined;
   let stopped = false;
   /** Started on first use: only blocks that mix stored and deflated ranges need it. */
-  const workers = (): DeflatePool => {
-    if (stopped) throw abortError(signal, "Compressing the archive");
-    pool ??= new DeflatePool(Math.min(settings.concurrency, availableParallelism()));
-    return pool;
+  const worker: MixedBlockDeflater = {
+    async deflate(block, blockOptions) {
+      if (stopped) throw abortError(signal, "Compressing the archive");
+      thread ??= new DeflateThread();
+      const running = thread;
+      const deflated = running.deflate(block, blockOptions);
+      options.onWorkerBacklog?.(running.backlog);
+      try {
+        return await deflated;
+      } finally {
+        options.onWorkerBacklog?.(running.backlog);
+      }
+    },
   };
-  const stopPool = () => {
+  const stopWorker = () => {
     stopped = true;
-    pool?.close().catch(() => {});
-    pool = undefined;
+    thread?.close().catch(() => {});
+    thread = undefined;
   };
 
   const output = new Readable({
@@ -123,7 +149,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
     },
     destroy(error, callback) {
       signal?.removeEventListener("abort", abort);
-      stopPool();
+      stopWorker();
       onDemand?.();
       onStop?.();
       callback(error);
@@ -153,15 +179,15 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   async function run(): Promise<void> {
     const blocks = source[Symbol.asyncIterator]();
     try {
-      await pump(blocks, workers);
+      await pump(blocks, worker);
     } finally {
-      stopPool();
+      stopWorker();
       // Closes the source too; if a read is still pending this completes once it settles.
       blocks.return?.(undefined)?.catch(() => {});
     }
   }
 
-  async function pump(blocks: AsyncIterator<InputBlock>, pool: () => DeflatePool): Promise<void> {
+  async function pump(blocks: AsyncIterator<InputBlock>, worker: MixedBlockDeflater): Promise<void> {
     const jobs: Job[] = [];
     let crc = 0;
     let inputBytes = 0;
@@ -192,7 +218,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
           const slot = (blockCount++ % windowSlots) * WINDOW_BYTES;
           const nextDictionary = Buffer.from(windows, slot, tail.length);
           nextDictionary.set(tail);
-          jobs.push(startJob(next.value, dictionary, settings, pool));
+          jobs.push(startJob(next.value, dictionary, settings, worker));
           dictionary = nextDictionary;
         }
         continue;
@@ -212,10 +238,10 @@ function startJob(
   block: InputBlock,
   dictionary: Buffer | undefined,
   settings: Settings,
-  pool: () => DeflatePool,
+  worker: MixedBlockDeflater,
 ): Job {
   const job: Job = { settled: Promise.resolve(), release: block.release };
-  job.settled = deflate(block, dictionary, settings, pool).then(
+  job.settled = deflate(block, dictionary, settings, worker).then(
     (output) => {
       job.output = output;
     },
@@ -227,24 +253,26 @@ function startJob(
 }
 
 /**
- * Where a block is deflated: stored here when it is all incompressible (or at level 0), as a whole on the
- * libuv pool when it has no range to store, and in a deflate worker when it mixes both (the worker
- * deflates the pieces between stored ranges without a round trip per piece).
+ * Where a block is deflated: nowhere when its producer did it, stored here when it is all
+ * incompressible (or at level 0), as a whole on the libuv pool when it has no range to store, and in the
+ * deflate worker when it mixes both (the worker deflates the pieces between stored ranges without a
+ * round trip per piece).
  */
 async function deflate(
   block: InputBlock,
   dictionary: Buffer | undefined,
   settings: Settings,
-  pool: () => DeflatePool,
+  worker: MixedBlockDeflater,
 ): Promise<Buffer> {
   const { data, incompressible: ranges } = block;
+  if (block.deflated !== undefined) return block.deflated;
+  if (settings.level === 0) return storedDeflateBlocks(data);
   const options = { level: settings.level, storeIncompressible: settings.storeIncompressible, dictionary };
-  const allStored = ranges?.length === 2 && ranges[0] === 0 && ranges[1] === data.length;
-  if (settings.level === 0 || allStored) return storedDeflateBlocks(data);
-  // The producer sampled every file: with nothing marked, a trial of its own would only cost time.
-  if (ranges?.length === 0) return deflateBlockOnPool(data, { ...options, storeIncompressible: false });
   if (ranges === undefined) return deflateBlockOnPool(data, options);
-  return pool().deflate(data, { ...options, incompressible: ranges });
+  // The producer sampled every file: with nothing marked, a trial of its own would only cost time.
+  if (ranges.length === 0) return deflateBlockOnPool(data, { ...options, storeIncompressible: false });
+  if (!mixesStoredAndDeflated(data.length, ranges)) return storedDeflateBlocks(data);
+  return worker.deflate(data, { ...options, incompressible: ranges });
 }
 
 function isSettled(job: Job): boolean {

@@ -18,6 +18,18 @@ export interface DeflateBlockOptions {
   incompressible?: Uint32Array | undefined;
 }
 
+/** Deflate's window: how much earlier input a block may refer to (its dictionary). */
+export const WINDOW_BYTES = 32 * 1024;
+
+/**
+ * Whether a block whose producer marked `incompressible` mixes stored and deflated ranges: such blocks
+ * go to the deflate worker, or are deflated by their producer (the pack worker) while that one is busy.
+ */
+export function mixesStoredAndDeflated(length: number, incompressible: Uint32Array): boolean {
+  const allStored = incompressible.length === 2 && incompressible[0] === 0 && incompressible[1] === length;
+  return incompressible.length > 0 && !allStored;
+}
+
 /** Trial deflates run at the fastest level: they only need to tell "shrinks" from "does not". */
 const TRIAL_LEVEL = 1;
 
@@ -32,6 +44,14 @@ type Piece = { deflated: Uint8Array } | { stored: Uint8Array };
  */
 export function deflateBlock(block: Uint8Array, options: DeflateBlockOptions): Uint8Array {
   return join(pieces(block, options));
+}
+
+/**
+ * `output` of {@link deflateBlock} in memory that can be moved to another thread: a small one may be a
+ * slice of Node's shared pool, which must not be moved, and is copied first.
+ */
+export function movable(output: Uint8Array): Uint8Array {
+  return output.length > Buffer.poolSize ? output : new Uint8Array(output);
 }
 
 function pieces(block: Uint8Array, options: DeflateBlockOptions): Piece[] {

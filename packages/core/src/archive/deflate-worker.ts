@@ -1,7 +1,7 @@
 // Entry point of a deflate worker thread: deflates the blocks it is sent, one at a time, synchronously.
 import { parentPort } from "node:worker_threads";
-import { deflateBlock } from "./deflate-block.js";
-import type { DeflateReply, DeflateRequest } from "./deflate-pool.js";
+import { deflateBlock, movable } from "./deflate-block.js";
+import type { DeflateReply, DeflateRequest } from "./deflate-thread.js";
 
 const port = parentPort!;
 
@@ -9,10 +9,8 @@ port.on("message", (request: DeflateRequest) => {
   let reply: DeflateReply;
   try {
     const block = new Uint8Array(request.buffer, request.offset, request.length);
-    const deflated = deflateBlock(block, request.options);
-    // Handed over with its memory, so it never waits for this thread's garbage collector; a small one
-    // may be a slice of Node's shared pool, which must not be moved, and is copied first.
-    const output = deflated.length > Buffer.poolSize ? deflated : new Uint8Array(deflated);
+    // Handed over with its memory, so it never waits for this thread's garbage collector.
+    const output = movable(deflateBlock(block, request.options));
     reply = { id: request.id, output };
     port.postMessage(reply, [output.buffer as ArrayBuffer]);
   } catch (error) {

@@ -25,6 +25,19 @@ export function limitExceeded(limit: string, value: number, max: number): Strong
   );
 }
 
+/**
+ * What a failed swap throws: `error` itself when every moved entry was put back, otherwise an
+ * `INVALID_INPUT` naming the entries that could not be, and the folder that still holds the old ones.
+ */
+export function swapFailure(error: unknown, aside: string, target: string, stranded: string[]): unknown {
+  if (stranded.length === 0) return error;
+  return new StrongboxError(
+    "INVALID_INPUT",
+    `Restoring into "${target}" failed and ${stranded.length} entries could not be put back; the previous contents are in "${aside}".`,
+    { cause: error, details: { aside, stranded } },
+  );
+}
+
 const CORRUPT_ZLIB_CODES = new Set(["Z_DATA_ERROR", "Z_BUF_ERROR", "Z_STREAM_ERROR", "Z_NEED_DICT"]);
 const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT"]);
 

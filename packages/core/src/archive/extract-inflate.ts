@@ -1,13 +1,19 @@
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { once } from "node:events";
+import { Readable } from "node:stream";
+import { createGunzip, type Gunzip } from "node:zlib";
+import { abortError } from "../errors.js";
 import type { ArchiveSource } from "./types.js";
 
 /** Options of {@link inflateArchive}. */
 export interface InflateOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Sees every compressed chunk, in order, before it is inflated (for hashing and progress). */
-  onCompressed?: (chunk: Uint8Array) => void;
+  onCompressed?: ((chunk: Uint8Array) => void) | undefined;
+  /**
+   * Called, in order, once zlib has read the whole of a compressed chunk: from then on its memory may be
+   * reused (the extract worker's input lies in a ring shared with the main thread).
+   */
+  onConsumed?: ((bytes: number) => void) | undefined;
 }
 
 /** Inflated output comes in slices this large: fewer, larger slices cost less per byte to parse. */
@@ -23,18 +29,37 @@ export function inflateArchive(
   options: InflateOptions = {},
 ): AsyncIterable<Uint8Array> {
   const gunzip = createGunzip({ chunkSize: INFLATED_CHUNK_SIZE });
-  const { onCompressed } = options;
-  const tap = new Transform({
-    transform(chunk: Uint8Array, _encoding, callback) {
-      try {
-        onCompressed?.(chunk);
-        callback(null, chunk);
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
+  const { signal } = options;
+  const onAbort = (): void => {
+    gunzip.destroy(abortError(signal, "Inflating the archive"));
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  gunzip.once("close", () => {
+    signal?.removeEventListener("abort", onAbort);
+    // A source waiting for data would otherwise hold the feed (and its file or socket) open.
+    if (source instanceof Readable) source.destroy();
   });
-  // Failures reach the reader because pipeline destroys `gunzip` with them.
-  pipeline(source, tap, gunzip, { signal: options.signal }).catch(() => {});
+  feed(source, gunzip, options).catch((error: unknown) => gunzip.destroy(error as Error));
   return gunzip;
+}
+
+/** Writes the source into zlib with backpressure, reporting each chunk once zlib is done reading it. */
+async function feed(source: ArchiveSource, gunzip: Gunzip, options: InflateOptions): Promise<void> {
+  const { onCompressed, onConsumed } = options;
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    if (gunzip.destroyed) return;
+    onCompressed?.(chunk);
+    const more = gunzip.write(chunk, (error) => {
+      if (!error) onConsumed?.(chunk.length);
+    });
+    if (!more) await drainedOrClosed(gunzip);
+  }
+  if (!gunzip.destroyed) gunzip.end();
+}
+
+async function drainedOrClosed(gunzip: Gunzip): Promise<void> {
+  if (gunzip.destroyed) return;
+  const stop = new AbortController();
+  await Promise.race([once(gunzip, "drain", stop), once(gunzip, "close", stop)]).finally(() => stop.abort());
 }

@@ -7,7 +7,7 @@ import { toExtractError } from "./extract-errors.js";
 import { inflateArchive } from "./extract-inflate.js";
 import type { ResolvedLimits } from "./extract-limits.js";
 import { depthOf } from "./safe-path.js";
-import { executeSwap, planSwap, type SwapFolders, type SwapPlan } from "./staging-swap.js";
+import { type SwapFolders, swapIn } from "./staging-swap.js";
 import {
   type DirectoryMetadata,
   removeLeftoverWorkFolders,
@@ -42,6 +42,8 @@ export interface ExtractJobHooks {
   signal: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onWarning?: (warning: ArchiveWarning) => void;
+  /** Called, in order, once the bytes of each input chunk have been read (their memory may be reused). */
+  onInputConsumed?: (bytes: number) => void;
   /** Awaited before each slice of inflated bytes is written, to hold the write rate. */
   throttle?: (bytes: number) => Promise<void>;
 }
@@ -88,9 +90,8 @@ export async function runExtractJob(
     requireSelectionMatched(selection, writer.matched);
     if (hooks.signal.aborted) throw abortError(hooks.signal, "The extract");
     const keep = params.keep === undefined ? undefined : createIgnoreMatcher(params.keep);
-    const plan = planSwap(folders, params.mode, selection, keep);
-    executeSwap(folders, plan);
-    applyDirectoryMetadata(folders.target, writer.directories, plan);
+    const merged = swapIn(folders, params.mode, selection, keep);
+    applyDirectoryMetadata(folders.target, writer.directories, merged);
     removeTree(folders.aside);
     removeTree(folders.staging);
     return { checksum, ...writer.counts };
@@ -121,6 +122,7 @@ async function stage(
   };
   const inflated = inflateArchive(input, {
     signal: hooks.signal,
+    onConsumed: hooks.onInputConsumed,
     onCompressed(chunk) {
       hash.update(chunk);
       archiveBytes += chunk.length;
@@ -154,7 +156,7 @@ function requireSelectionMatched(selection: Set<string> | undefined, matched: Se
 function applyDirectoryMetadata(
   target: string,
   directories: Map<string, StagedDirectory>,
-  plan: SwapPlan,
+  merged: ReadonlySet<string>,
 ): void {
   const byDepth = [...directories.keys()].sort((a, b) => depthOf(b) - depthOf(a));
   for (const path of byDepth) {
@@ -162,7 +164,7 @@ function applyDirectoryMetadata(
     if (!staged) continue;
     let metadata: DirectoryMetadata | undefined;
     if (staged.mode !== undefined) metadata = { mode: staged.mode, mtime: staged.mtime };
-    else if (!plan.merged.has(path)) metadata = { mode: IMPLIED_DIRECTORY_MODE, mtime: undefined };
+    else if (!merged.has(path)) metadata = { mode: IMPLIED_DIRECTORY_MODE, mtime: undefined };
     if (metadata) setDirectoryMetadata(join(target, path), metadata);
   }
 }

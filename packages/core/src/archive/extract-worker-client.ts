@@ -1,12 +1,28 @@
 import { Readable } from "node:stream";
 import { abortError } from "../errors.js";
 import type { ExtractJobHooks, ExtractJobParams } from "./extract-job.js";
-import { deserializeError, type FromExtractWorker, type ToExtractWorker } from "./extract-worker-protocol.js";
+import {
+  deserializeError,
+  type ExtractWorkerData,
+  type FromExtractWorker,
+  type ToExtractWorker,
+} from "./extract-worker-protocol.js";
 import { spawnWorker } from "./spawn-worker.js";
 import type { ArchiveSource, ExtractResult } from "./types.js";
 
-/** Compressed bytes sent to the worker and not yet consumed: bounds memory whatever the source's pace. */
-const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/**
+ * Size of the input ring: compressed bytes copied for the worker and not yet read by its zlib. It bounds
+ * memory whatever the source's pace, and being reused it leaves no garbage behind (a fresh copy of each
+ * chunk, moved to the worker, kept ~35 MiB of dead buffers alive between collections).
+ */
+const INPUT_RING_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The worker frees the inflated slices it has written only when it collects its young generation; a
+ * small one makes that happen every few MiB. Measured on the benchmark trees: peak RSS of an unpack
+ * 135-155 MiB with V8's default, 116-124 MiB with this, at the same speed.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
 /** Hooks of {@link extractInWorker}; the signal is optional on this side. */
 export type ExtractWorkerHooks = Partial<Omit<ExtractJobHooks, "signal">> & {
@@ -23,10 +39,13 @@ export async function extractInWorker(
   params: ExtractJobParams,
   hooks: ExtractWorkerHooks,
 ): Promise<ExtractResult> {
-  const worker = spawnWorker(import.meta.url, "extract-worker", params);
-  const send = (message: ToExtractWorker, transfer?: ArrayBuffer[]): void =>
-    worker.postMessage(message, transfer);
-  let inFlight = 0;
+  const ring = new SharedArrayBuffer(INPUT_RING_BYTES);
+  const data: ExtractWorkerData = { params, ring };
+  const worker = spawnWorker(import.meta.url, "extract-worker", data, WORKER_LIMITS);
+  const send = (message: ToExtractWorker): void => worker.postMessage(message);
+  /** Where the next bytes go, and how many before it the worker has not consumed yet. */
+  let head = 0;
+  let used = 0;
   let creditWaiter: (() => void) | undefined;
   let settled = false;
   const wakeFeeder = (): void => {
@@ -46,7 +65,7 @@ export async function extractInWorker(
   const outcome = new Promise<ExtractResult>((resolve, reject) => {
     worker.on("message", (message: FromExtractWorker) => {
       if (message.type === "ack") {
-        inFlight -= message.bytes;
+        used -= message.bytes;
         wakeFeeder();
       } else if (message.type === "throttle") grant(message.bytes);
       else if (message.type === "progress") hooks.onProgress?.(message.progress);
@@ -70,11 +89,20 @@ export async function extractInWorker(
   try {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       if (settled || hooks.signal?.aborted) break;
-      // A private copy can be transferred without detaching memory the source may still use.
-      const copy = new Uint8Array(chunk);
-      inFlight += copy.length;
-      send({ type: "chunk", data: copy }, [copy.buffer as ArrayBuffer]);
-      while (inFlight > MAX_IN_FLIGHT_BYTES && !settled) await new Promise<void>((r) => (creditWaiter = r));
+      // Copied, in pieces that fit before the ring's end, into room the worker has released.
+      for (let at = 0; at < chunk.length && !settled; ) {
+        const room = Math.min(INPUT_RING_BYTES - used, INPUT_RING_BYTES - head);
+        if (room === 0) {
+          await new Promise<void>((r) => (creditWaiter = r));
+          continue;
+        }
+        const length = Math.min(room, chunk.length - at);
+        new Uint8Array(ring, head, length).set(chunk.subarray(at, at + length));
+        send({ type: "chunk", offset: head, length });
+        head = (head + length) % INPUT_RING_BYTES;
+        used += length;
+        at += length;
+      }
     }
     if (!settled) send({ type: "end" });
   } catch (error) {

@@ -1,19 +1,18 @@
 /**
- * Bytes that arrive as messages, read as an async iterable. `onConsumed` fires as each chunk is taken,
- * which is the sender's signal to send more (backpressure across the thread boundary).
+ * Archive bytes that arrive as messages, each naming a slice of the input ring shared with the main
+ * thread, read as an async iterable. The slices are views, not copies: the main thread reuses their
+ * memory once the worker acknowledges them as consumed.
  */
 export class MessageInput implements AsyncIterable<Uint8Array> {
   private readonly chunks: Uint8Array[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
-  private readonly onConsumed: (bytes: number) => void;
 
-  constructor(onConsumed: (bytes: number) => void) {
-    this.onConsumed = onConsumed;
-  }
+  constructor(private readonly ring: SharedArrayBuffer) {}
 
-  push(chunk: Uint8Array): void {
-    this.chunks.push(chunk);
+  /** The ring slice `[offset, offset + length)` holds the next bytes of the archive. */
+  push(offset: number, length: number): void {
+    this.chunks.push(new Uint8Array(this.ring, offset, length));
     this.notify();
   }
 
@@ -26,10 +25,8 @@ export class MessageInput implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       const chunk = this.chunks.shift();
-      if (chunk) {
-        this.onConsumed(chunk.length);
-        yield chunk;
-      } else if (this.ended) return;
+      if (chunk) yield chunk;
+      else if (this.ended) return;
       else await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }

@@ -1,14 +1,23 @@
 import { ERROR_CODES, type ErrorCode, StrongboxError } from "../errors.js";
+import type { ExtractJobParams } from "./extract-job.js";
 import type { ArchiveWarning, ExtractResult, Progress } from "./types.js";
 
 /** Messages the main thread sends to an extract worker. */
 export type ToExtractWorker =
-  | { type: "chunk"; data: Uint8Array }
+  /** The input ring's bytes `[offset, offset + length)` are the archive's next ones. */
+  | { type: "chunk"; offset: number; length: number }
   | { type: "end" }
   /** Stop, clean up and fail (the main thread knows why). */
   | { type: "abort" }
   /** Inflated bytes the write rate limit let pass (answers `throttle`). */
   | { type: "grant"; bytes: number };
+
+/** What an extract worker starts with. */
+export interface ExtractWorkerData {
+  params: ExtractJobParams;
+  /** The input ring: memory shared with the main thread, which copies the archive's bytes into it. */
+  ring: SharedArrayBuffer;
+}
 
 /** An error flattened to cross the thread boundary. */
 export interface SerializedError {
@@ -20,7 +29,7 @@ export interface SerializedError {
 
 /** Messages an extract worker sends back. */
 export type FromExtractWorker =
-  /** Compressed bytes consumed, so the main thread may send more. */
+  /** Compressed bytes zlib has read, in order: their room in the input ring may be reused. */
   | { type: "ack"; bytes: number }
   | { type: "progress"; progress: Progress }
   | { type: "warning"; warning: ArchiveWarning }

@@ -48,7 +48,7 @@ export async function resolvePackInput(
     root: absolute,
     ignoreRules,
     exclude: exclude.map((file) => path.resolve(file)),
-    findIncompressible: level > 0,
+    level,
   };
 }
 

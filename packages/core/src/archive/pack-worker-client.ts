@@ -10,11 +10,12 @@ import {
   type PackWorkerData,
   type PackWorkerMessage,
   SHARED_CANCEL,
+  SHARED_DEFLATE_BACKLOG,
   SHARED_IN_FLIGHT,
   SHARED_RING_USED,
   SHARED_SLOTS,
 } from "./pack-worker-protocol.js";
-import { spawnWorker } from "./spawn-worker.js";
+import { COLLECT_OFTEN, spawnWorker } from "./spawn-worker.js";
 import type { ArchiveOperationOptions } from "./types.js";
 
 /** Progress is reported at most this often (plus once at the end). */
@@ -25,8 +26,8 @@ export interface PackWorkerInput {
   root: string;
   ignoreRules: string;
   exclude: string[];
-  /** Sample file contents to tell the compressor which look incompressible (pointless when storing). */
-  findIncompressible: boolean;
+  /** The gzip level (see `PackWorkerData.level`). */
+  level: number;
 }
 
 /** A pack worker at work. */
@@ -40,6 +41,8 @@ export interface PackWorkerRun {
   blocks: AsyncIterable<InputBlock>;
   /** Totals, resolved once the worker has sent its last block. */
   stats: Promise<PackTreeStats>;
+  /** Tells the worker how many blocks wait at the deflate worker (see `CompressOptions.onWorkerBacklog`). */
+  reportDeflateBacklog(blocks: number): void;
 }
 
 /**
@@ -109,7 +112,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     blocksInFlight: PACK_BLOCKS_IN_FLIGHT,
     ring,
   };
-  const worker: Worker = spawnWorker(import.meta.url, "pack-worker", data);
+  const worker: Worker = spawnWorker(import.meta.url, "pack-worker", data, COLLECT_OFTEN);
   const onAbort = (): void => fail(abortError(signal, "Packing"));
   signal?.addEventListener("abort", onAbort, { once: true });
   worker.on("message", (message: PackWorkerMessage) => {
@@ -120,6 +123,9 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
           data: Buffer.from(ring, message.slot * PACK_BLOCK_SIZE, message.length),
           incompressible: message.incompressible,
           release,
+          deflated:
+            message.deflated &&
+            Buffer.from(message.deflated.buffer, message.deflated.byteOffset, message.deflated.length),
         });
         // Reported before the block can be taken, hence before the worker may move on past it.
         progress(message.counters, false);
@@ -169,7 +175,10 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
       if (totals === undefined) stopWorker();
     }
   }
-  return { blocks: blocks(), stats };
+  const reportDeflateBacklog = (blocks: number): void => {
+    Atomics.store(state, SHARED_DEFLATE_BACKLOG, blocks);
+  };
+  return { blocks: blocks(), stats, reportDeflateBacklog };
 }
 
 function workerFailure(message: Extract<PackWorkerMessage, { type: "fatal" }>, root: string): Error {

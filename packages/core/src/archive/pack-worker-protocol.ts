@@ -25,8 +25,10 @@ export const SHARED_IN_FLIGHT = 0;
 export const SHARED_CANCEL = 1;
 /** Ring blocks handed out to the worker and not yet released by the compressor. */
 export const SHARED_RING_USED = 2;
+/** Blocks waiting at the deflate worker; the pack worker deflates blocks itself while there are enough. */
+export const SHARED_DEFLATE_BACKLOG = 3;
 /** Length of the shared Int32Array. */
-export const SHARED_SLOTS = 3;
+export const SHARED_SLOTS = 4;
 
 /** What the main thread tells the pack worker at start. */
 export interface PackWorkerData {
@@ -36,8 +38,12 @@ export interface PackWorkerData {
   ignoreRules: string;
   /** Absolute paths never archived (the archive being written, when it lies inside the root). */
   exclude: string[];
-  /** Sample file contents to mark the incompressible ones (see `TarBlockWriter`). */
-  findIncompressible: boolean;
+  /**
+   * The gzip level. Above 0, file contents are sampled to mark the incompressible ones (see
+   * `TarBlockWriter`), and blocks that mix them with compressible data are deflated by the pack worker
+   * itself while the deflate worker has a backlog.
+   */
+  level: number;
   /** SharedArrayBuffer of {@link SHARED_SLOTS} Int32 slots. */
   shared: SharedArrayBuffer;
   blockSize: number;
@@ -73,6 +79,8 @@ export type PackWorkerMessage =
       /** `[start, end)` pairs of file content that looks already compressed. */
       incompressible: Uint32Array;
       counters: PackCounters;
+      /** The block deflated by the pack worker (see `InputBlock.deflated`), moved with the message. */
+      deflated?: Uint8Array;
     }
   | { type: "warning"; warning: ArchiveWarning }
   | { type: "done"; stats: PackTreeStats }

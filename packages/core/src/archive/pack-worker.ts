@@ -2,11 +2,13 @@
 // which is as fast as GNU tar, without ever blocking the embedder's event loop.
 import { parentPort, workerData } from "node:worker_threads";
 import { createIgnoreMatcher } from "../ignore.js";
+import { deflateBlock, mixesStoredAndDeflated, movable, WINDOW_BYTES } from "./deflate-block.js";
 import { packTree } from "./pack-tree.js";
 import {
   type PackWorkerData,
   type PackWorkerMessage,
   SHARED_CANCEL,
+  SHARED_DEFLATE_BACKLOG,
   SHARED_IN_FLIGHT,
   SHARED_RING_USED,
 } from "./pack-worker-protocol.js";
@@ -38,6 +40,31 @@ function waitBelow(slot: number, limit: number): void {
 
 const ringBlocks = data.ring.byteLength / data.blockSize;
 let blocksAllocated = 0;
+/**
+ * The block handed over last. Its ring memory stays as it is while the next one is filled: the worker
+ * itself is the only writer, and it reaches that slot again only after a full turn of the ring.
+ */
+let previous: Buffer | undefined;
+
+/**
+ * Blocks waiting at the deflate worker from which this worker deflates a block itself: the deflate
+ * worker then still has one queued, so it never idles, while both cores stay busy when it cannot keep
+ * up (many small files, half of them compressible, make nearly every block such a mixed one).
+ */
+const HELP_FROM_BACKLOG = 2;
+
+/**
+ * Deflates `block` here, as the compressor would, when it mixes stored and deflated ranges and the
+ * deflate worker has a backlog; undefined otherwise.
+ */
+function helpDeflate(block: Buffer, incompressible: Uint32Array): Uint8Array | undefined {
+  if (data.level === 0 || !mixesStoredAndDeflated(block.length, incompressible)) return undefined;
+  if (Atomics.load(shared, SHARED_DEFLATE_BACKLOG) < HELP_FROM_BACKLOG) return undefined;
+  const dictionary = previous?.subarray(Math.max(0, previous.length - WINDOW_BYTES));
+  return movable(
+    deflateBlock(block, { level: data.level, storeIncompressible: true, incompressible, dictionary }),
+  );
+}
 
 /** The next ring block, once the compressor has released it. */
 function allocateBlock(): Buffer {
@@ -54,12 +81,19 @@ try {
     checkCancelled,
     onWarning: (warning) => post({ type: "warning", warning }),
     allocateBlock,
-    findIncompressible: data.findIncompressible,
+    findIncompressible: data.level > 0,
     onBlock(block, length, incompressible, counters) {
+      const deflated = helpDeflate(block.subarray(0, length), incompressible);
       // Sleeps while the main thread holds as many blocks as allowed; it wakes us as it takes them.
       waitBelow(SHARED_IN_FLIGHT, data.blocksInFlight);
       Atomics.add(shared, SHARED_IN_FLIGHT, 1);
-      post({ type: "block", slot: block.byteOffset / data.blockSize, length, incompressible, counters });
+      const slot = block.byteOffset / data.blockSize;
+      if (deflated === undefined) post({ type: "block", slot, length, incompressible, counters });
+      else
+        post({ type: "block", slot, length, incompressible, counters, deflated }, [
+          deflated.buffer as ArrayBuffer,
+        ]);
+      previous = block.subarray(0, length);
     },
   });
   post({ type: "done", stats });

@@ -84,7 +84,11 @@ async function* archiveBytes(
     limiters.length > 0
       ? limitItems(run.blocks, limiters, (block) => block.data.byteLength, signal)
       : run.blocks;
-  const gzip = compressBlocks(tar, { level: options.level ?? 1, signal });
+  const gzip = compressBlocks(tar, {
+    level: options.level ?? 1,
+    signal,
+    onWorkerBacklog: run.reportDeflateBacklog,
+  });
   for await (const chunk of gzip as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;

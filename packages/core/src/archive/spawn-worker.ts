@@ -1,6 +1,13 @@
 import { type ResourceLimits, Worker } from "node:worker_threads";
 
 /**
+ * Limits for a worker that makes much buffer memory (zlib's output) but little JavaScript: with a small
+ * young generation V8 collects every MiB or so, freeing dead buffers; with its default a worker sits on
+ * tens of MiB of them (measured: peak RSS of a pack 190 MiB without this, 155 MiB with it).
+ */
+export const COLLECT_OFTEN: ResourceLimits = { maxYoungGenerationSizeMb: 1 };
+
+/**
  * Starts the worker module `name` (without extension) that lies beside `base` (a module's
  * `import.meta.url`). From compiled code that is `<name>.js`. From TypeScript sources (vitest, tsx) it is
  * `<name>.ts`, which a worker cannot load by itself: a tiny bootstrap registers tsx's loader in the

@@ -1,10 +1,10 @@
-import { type Dirent, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { StrongboxError } from "../errors.js";
 import type { IgnoreMatcher } from "../ignore.js";
-import { unsafeEntry } from "./extract-errors.js";
+import { swapFailure } from "./extract-errors.js";
 import { isWorkFolderName } from "./staging-names.js";
 import { planKeepingSwap } from "./swap-keep.js";
+import { mergeSwap, type Rename } from "./swap-merge.js";
 import type { RestoreMode } from "./types.js";
 
 /** Where a swap happens: three sibling folders, the staging and aside ones inside the target. */
@@ -28,71 +28,47 @@ export interface SwapPlan {
 }
 
 /**
- * Decides every move before anything changes, by comparing the staged tree with the target as the kernel
- * lists it. `truncate` without a selection replaces the target's whole contents; `truncate` with one
- * replaces each selected path whole; otherwise directories present on both sides are merged and any
- * other entry is replaced. With `keep`, a `truncate` without selection keeps the entries it matches.
- * Throws `UNSAFE_ARCHIVE_ENTRY` when the archive wants a directory where the
- * target holds a symlink, since merging would then write through it.
+ * Swaps the staged entries into the target and returns the target directories merged into (whose own
+ * metadata stays unless the archive lists them). `truncate` without a selection replaces the target's
+ * whole contents (keeping what `keep` matches); `truncate` with one replaces each selected path whole;
+ * otherwise directories present on both sides are merged and any other entry is replaced. If a move
+ * fails, the moves made are undone and the target is as it was.
  */
-export function planSwap(
+export function swapIn(
   folders: SwapFolders,
   mode: RestoreMode,
-  selection: Set<string> | undefined,
+  selection: ReadonlySet<string> | undefined,
   keep?: IgnoreMatcher,
-): SwapPlan {
-  const plan: SwapPlan = { moves: [], merged: new Set() };
-  if (mode === "truncate" && selection === undefined && keep) return planKeepingSwap(folders, keep);
+  rename: Rename = renameSync,
+): ReadonlySet<string> {
   if (mode === "truncate" && selection === undefined) {
-    for (const name of readdirSync(folders.target)) {
-      if (!isWorkFolderName(name)) plan.moves.push({ kind: "aside", path: name });
-    }
-    for (const name of readdirSync(folders.staging)) plan.moves.push({ kind: "in", path: name });
-    return plan;
+    const plan = keep ? planKeepingSwap(folders, keep) : planTruncate(folders);
+    executeSwap(folders, plan, rename);
+    return plan.merged;
   }
-  const replaceWhole = mode === "truncate" ? selection : undefined;
-  const visit = (dir: string): void => {
-    const present = listByName(join(folders.target, dir));
-    for (const staged of readdirSync(join(folders.staging, dir), { withFileTypes: true })) {
-      const path = dir === "" ? staged.name : `${dir}/${staged.name}`;
-      const existing = present.get(byteKey(staged.name));
-      if (existing && staged.isDirectory() && !replaceWhole?.has(path)) {
-        if (existing.isDirectory()) {
-          plan.merged.add(path);
-          visit(path);
-          continue;
-        }
-        if (existing.isSymbolicLink()) {
-          throw unsafeEntry(path, "would be written through a symbolic link that stands in the target");
-        }
-      }
-      if (existing) plan.moves.push({ kind: "aside", path });
-      plan.moves.push({ kind: "in", path });
-    }
-  };
-  visit("");
-  return plan;
+  return mergeSwap(folders, mode === "truncate" ? selection : undefined, rename);
 }
 
 /**
- * The entries of a target directory by name, with their type as the kernel reports it: one listing per
- * directory instead of an `lstat` per entry (a merge over 100k files made 100k Stats objects). Names are
- * keyed by their bytes, so a name that is not valid UTF-8 can never pass for a staged one.
+ * The moves of a whole `truncate`, decided before anything changes: every entry of the target aside,
+ * then every staged entry in. Only top-level entries move, so the plan stays small.
  */
-function listByName(directory: string): Map<string, Dirent<Buffer>> {
-  const entries = readdirSync(directory, { withFileTypes: true, encoding: "buffer" });
-  return new Map(entries.map((entry) => [entry.name.toString("latin1"), entry]));
-}
-
-function byteKey(name: string): string {
-  return Buffer.from(name, "utf8").toString("latin1");
+export function planTruncate(folders: SwapFolders): SwapPlan {
+  const plan: SwapPlan = { moves: [], merged: new Set() };
+  for (const name of readdirSync(folders.target)) {
+    if (!isWorkFolderName(name)) plan.moves.push({ kind: "aside", path: name });
+  }
+  for (const name of readdirSync(folders.staging)) {
+    if (!isWorkFolderName(name)) plan.moves.push({ kind: "in", path: name });
+  }
+  return plan;
 }
 
 /**
  * Makes the moves of a plan; if one fails, undoes the ones made, newest first, so the target is as it
  * was. Entries moved aside stay in the aside folder for the caller to delete once it is done.
  */
-export function executeSwap(folders: SwapFolders, plan: SwapPlan): void {
+export function executeSwap(folders: SwapFolders, plan: SwapPlan, rename: Rename = renameSync): void {
   const done: number[] = [];
   let asideMade = false;
   try {
@@ -102,28 +78,22 @@ export function executeSwap(folders: SwapFolders, plan: SwapPlan): void {
         asideMade = true;
       }
       const [from, to] = paths(folders, move, index);
-      renameSync(from, to);
+      rename(from, to);
       done.push(index);
     });
   } catch (error) {
-    const stranded = undo(folders, plan, done);
-    if (stranded.length === 0) throw error;
-    throw new StrongboxError(
-      "INVALID_INPUT",
-      `Restoring into "${folders.target}" failed and ${stranded.length} entries could not be put back; the previous contents are in "${folders.aside}".`,
-      { cause: error, details: { aside: folders.aside, stranded } },
-    );
+    throw swapFailure(error, folders.aside, folders.target, undo(folders, plan, done, rename));
   }
 }
 
-function undo(folders: SwapFolders, plan: SwapPlan, done: number[]): string[] {
+function undo(folders: SwapFolders, plan: SwapPlan, done: number[], rename: Rename): string[] {
   const stranded: string[] = [];
   for (const index of done.reverse()) {
     const move = plan.moves[index];
     if (!move) continue;
     const [from, to] = paths(folders, move, index);
     try {
-      renameSync(to, from);
+      rename(to, from);
     } catch {
       stranded.push(move.path);
     }

@@ -5,7 +5,6 @@ import { TAR_RECORD, tarPadding } from "./tar-header.js";
 /** GNU tar writes archives in records of 20 x 512 bytes; ending on that boundary keeps every reader happy. */
 const TAR_BLOCKING = 20 * TAR_RECORD;
 
-/** GNU tar writes archives in records of 20 x 512 bytes; ending on that boundary keeps every reader happy. */
 /**
  * File content shorter than this (within one block) is never marked incompressible: storing it saves
  * less than switching between stored and deflated pieces costs.

@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, test } from "vitest";
+import { compressBlocks, type InputBlock } from "../src/archive/compress.js";
+import { mixesStoredAndDeflated } from "../src/archive/deflate-block.js";
+import { startPackWorker } from "../src/archive/pack-worker-client.js";
+import { useTempDirs } from "./helpers/tree.js";
+
+const tempDir = useTempDirs();
+
+/** 240 files of 3-9 KiB, text and random bytes in turn: nearly every 512 KiB tar block mixes both. */
+async function mixedTree(root: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    const size = 3072 + ((i * 2654435761) % 6144);
+    const content =
+      i % 2 === 0 ? randomBytes(size) : Buffer.from(`line ${i} of a config file\n`.repeat(size / 24));
+    await mkdir(join(root, `d${i % 7}`), { recursive: true });
+    await writeFile(join(root, `d${i % 7}`, `f${i}.dat`), content);
+  }
+}
+
+/** Runs the pack worker with the deflate worker's backlog fixed at `backlog`, then compresses its blocks. */
+async function packWithBacklog(root: string, level: number, backlog: number) {
+  const run = startPackWorker({ root, ignoreRules: "", exclude: [], level }, {});
+  // Set before the worker has even loaded: no block is handed over before it.
+  run.reportDeflateBacklog(backlog);
+  const seen: Array<{ mixed: boolean; deflated: boolean }> = [];
+  async function* observed(): AsyncGenerator<InputBlock> {
+    for await (const block of run.blocks) {
+      seen.push({
+        mixed: mixesStoredAndDeflated(block.data.length, block.incompressible!),
+        deflated: block.deflated !== undefined,
+      });
+      yield block;
+    }
+  }
+  const parts: Buffer[] = [];
+  for await (const part of compressBlocks(observed(), { level })) parts.push(part as Buffer);
+  await run.stats;
+  return { gz: Buffer.concat(parts), seen };
+}
+
+describe("the pack worker deflating blocks while the deflate worker is busy", () => {
+  test.each([1, 6])("gives byte for byte the archive the deflate worker gives (level %i)", async (level) => {
+    const root = await tempDir();
+    await mixedTree(root);
+    const alone = await packWithBacklog(root, level, 0);
+    const helped = await packWithBacklog(root, level, 2);
+
+    expect(alone.seen.filter((block) => block.mixed).length).toBeGreaterThanOrEqual(2);
+    expect(alone.seen.some((block) => block.deflated)).toBe(false);
+    // Every mixed block, and only those, came deflated from the pack worker.
+    expect(helped.seen.map((block) => block.deflated)).toEqual(helped.seen.map((block) => block.mixed));
+    expect(helped.gz.equals(alone.gz)).toBe(true);
+    expect(gunzipSync(helped.gz).length % 512).toBe(0);
+  });
+
+  test("leaves every block to the compressor below the backlog, and at level 0", async () => {
+    const root = await tempDir();
+    await mixedTree(root);
+    const below = await packWithBacklog(root, 1, 1);
+    const stored = await packWithBacklog(root, 0, 5);
+    expect(below.seen.some((block) => block.deflated)).toBe(false);
+    expect(stored.seen.some((block) => block.deflated)).toBe(false);
+  });
+});
