@@ -130,6 +130,11 @@ const TOOLS: Tool[] = [
     command: (_t, _o, a) => node("s3-upload.mjs", a),
   },
   {
+    id: "strongbox migrate 2 backups, disk to S3 (s3rver)",
+    kind: "upload",
+    command: (t) => node("migrate.mjs", t.root, JSON.stringify(t.info.ignore), "2"),
+  },
+  {
     id: "node-tar unpack",
     kind: "unpack",
     slow: true,
@@ -180,12 +185,25 @@ function measure(command: string, work: string): Sample {
   // A runner that starts a service of its own (s3rver) times just the work and reports it on its last line.
   const own = runnerReport(child.stdout);
   if (own?.seconds === undefined) return sample;
-  return { ...sample, seconds: own.seconds, rssMiB: (own.maxRssKiB ?? Number.NaN) / 1024 };
+  return {
+    seconds: own.seconds,
+    cpuSeconds: own.cpuSeconds ?? sample.cpuSeconds,
+    rssMiB: (own.maxRssKiB ?? Number.NaN) / 1024,
+    bytes: own.bytes,
+  };
 }
 
-function runnerReport(stdout: string): { seconds?: number; maxRssKiB?: number } | undefined {
+/** What a runner that times its own work prints on its last line. */
+interface RunnerReport {
+  seconds?: number;
+  cpuSeconds?: number;
+  maxRssKiB?: number;
+  bytes?: number;
+}
+
+function runnerReport(stdout: string): RunnerReport | undefined {
   try {
-    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { seconds?: number; maxRssKiB?: number };
+    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RunnerReport;
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 // node s3-upload.mjs <archive.tar.gz>: uploads an archive to a local s3rver through Strongbox's S3 adapter
 // (streaming multipart put). s3rver starts and stops in this process's lifetime, so the upload alone is
-// timed and reported as `seconds`; `maxRssKiB` is this process's (s3rver runs as a child process).
+// timed and reported as `seconds` and `cpuSeconds`; `maxRssKiB` is this process's (s3rver runs as a child).
 import { createReadStream, statSync } from "node:fs";
 
 // Silences the SDK's once-per-process notice that it will soon need Node 22 (read when the SDK loads).
@@ -21,11 +21,16 @@ try {
     credentials: S3RVER_CREDENTIALS,
   });
   const start = performance.now();
+  const startCpu = process.cpuUsage();
   const info = await storage.put("bench/archive.tar.gz", createReadStream(archive));
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(startCpu);
   if (info.size !== statSync(archive).size)
     throw new Error(`Uploaded ${info.size} bytes, not the archive's.`);
-  console.log(JSON.stringify({ seconds, bytes: info.size, maxRssKiB: process.resourceUsage().maxRSS }));
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(
+    JSON.stringify({ seconds, cpuSeconds, bytes: info.size, maxRssKiB: process.resourceUsage().maxRSS }),
+  );
 } finally {
   await s3.stop();
 }
