@@ -33,9 +33,7 @@ if (first === "--make-backups") {
 } else {
   const [tree, ignore, backups] = [first, ...rest];
   const { createS3Storage } = await import("../../../packages/storage-s3/dist/index.js");
-  const { S3RVER_CREDENTIALS, startFakeS3 } = await import(
-    "../../../packages/storage-s3/test/helpers/fake-s3.mjs"
-  );
+  const { startFakeS3 } = await import("../../../packages/storage-s3/test/helpers/fake-s3.mjs");
   const work = await mkdtemp(join(tmpdir(), "strongbox-bench-migrate-"));
   const storageRoot = join(work, "backups");
   const made = execFileSync(
@@ -46,13 +44,7 @@ if (first === "--make-backups") {
   const bytes = Number(made.trim());
   const s3 = await startFakeS3("strongbox-bench");
   try {
-    const to = createS3Storage({
-      bucket: s3.bucket,
-      endpoint: s3.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-    });
+    const to = createS3Storage(s3.options);
     const start = performance.now();
     const startCpu = process.cpuUsage();
     const summary = await migrateBackups({ from: createLocalStorage({ root: storageRoot }), to });

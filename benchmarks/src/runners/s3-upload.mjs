@@ -6,20 +6,12 @@ import { createReadStream, statSync } from "node:fs";
 // Silences the SDK's once-per-process notice that it will soon need Node 22 (read when the SDK loads).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { createS3Storage } = await import("../../../packages/storage-s3/dist/index.js");
-const { S3RVER_CREDENTIALS, startFakeS3 } = await import(
-  "../../../packages/storage-s3/test/helpers/fake-s3.mjs"
-);
+const { startFakeS3 } = await import("../../../packages/storage-s3/test/helpers/fake-s3.mjs");
 
 const [archive] = process.argv.slice(2);
 const s3 = await startFakeS3("strongbox-bench");
 try {
-  const storage = createS3Storage({
-    bucket: s3.bucket,
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-  });
+  const storage = createS3Storage(s3.options);
   const start = performance.now();
   const startCpu = process.cpuUsage();
   const info = await storage.put("bench/archive.tar.gz", createReadStream(archive));

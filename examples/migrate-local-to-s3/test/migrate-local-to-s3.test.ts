@@ -48,14 +48,7 @@ it("copies every successful backup to S3, verified, and copies nothing on a seco
   expect(first.lines.at(-1)).toEqual({ summary: { copied: 2, skipped: 0, failed: [] } });
 
   // What S3 holds now: both archives under the prefix, with their checksums.
-  const target = createS3Storage({
-    bucket: s3.bucket,
-    prefix: "node-1",
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-  });
+  const target = createS3Storage({ ...s3.options, prefix: "node-1" });
   for (const { server, uuid, checksum } of made) {
     const hash = createHash("sha256");
     for await (const chunk of await target.get(`${server}/${uuid}.tar.gz`)) hash.update(chunk as Buffer);

@@ -1,10 +1,8 @@
-import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
 import { createDownloadTokens } from "@strongbox/storage-local";
 import { beforeEach, describe, expect, it } from "vitest";
 import { expectOneErrorLine, runJson, useBackupFixture } from "./helpers/backup-cli.js";
-import { writeTree } from "./helpers/fixtures.js";
-import { makeTempDir, runCli } from "./helpers/run-cli.js";
+import { runCli } from "./helpers/run-cli.js";
 
 const SECRET = "0123456789abcdef0123456789abcdef";
 // Neither is inherited from the environment the tests run in.

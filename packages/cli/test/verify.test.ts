@@ -3,8 +3,7 @@ import { join } from "node:path";
 import type { BackupRecord } from "@strongbox/core";
 import { beforeEach, describe, expect, it } from "vitest";
 import { expectOneErrorLine, runJson, useBackupFixture } from "./helpers/backup-cli.js";
-import { writeTree } from "./helpers/fixtures.js";
-import { makeTempDir, runCli } from "./helpers/run-cli.js";
+import { runCli } from "./helpers/run-cli.js";
 
 const fx = useBackupFixture({ "a.txt": "hello", "dir/b.txt": "b" });
 let backup: BackupRecord;

@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { createReadStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { inflateArchive } from "../src/archive/extract-inflate.js";
 import { type ArchiveEntry, type ContentsOptions, contents } from "../src/index.js";
 import { craftTar, craftTarGz } from "./helpers/craft-tar.js";
 import { writeFixtureTree } from "./helpers/extract-fixture.js";
@@ -117,5 +119,15 @@ describe("contents", () => {
     await expect(list(craftTarGz([{ path: "a" }]), { signal: controller.signal })).rejects.toMatchObject({
       code: "ABORTED",
     });
+  });
+});
+
+describe("inflating", () => {
+  test("zlib holds up to 1 MiB of compressed input, so the feed does not wait on it chunk by chunk", async () => {
+    const inflated = inflateArchive(chunked(gzipSync(craftTar([]))));
+    expect((inflated as unknown as Writable).writableHighWaterMark).toBe(1024 * 1024);
+    for await (const _ of inflated) {
+      // drained
+    }
   });
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../storage-local/src/index.js";
 import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, S3RVER_CREDENTIALS, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
 import {
   type ActivityEvent,
   archiveKey,
@@ -29,18 +29,7 @@ let s3Run = 0;
 const adapters: [string, AdapterFactory][] = [
   ["memory", () => createMemoryStorage()],
   ["local", (dir) => createLocalStorage({ root: join(dir, "store") })],
-  [
-    "s3",
-    () =>
-      createS3Storage({
-        bucket: s3.bucket,
-        prefix: `run-${++s3Run}`,
-        endpoint: s3.endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: S3RVER_CREDENTIALS,
-      }),
-  ],
+  ["s3", () => createS3Storage({ ...s3.options, prefix: `run-${++s3Run}` })],
 ];
 
 beforeAll(async () => {

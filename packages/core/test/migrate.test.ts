@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../storage-local/src/index.js";
 import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, S3RVER_CREDENTIALS, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
 import {
   archiveKey,
   type BackupRecord,
@@ -29,14 +29,7 @@ const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
 
 function s3Storage(): StorageAdapter {
-  return createS3Storage({
-    bucket: s3.bucket,
-    prefix: `migrate-${++s3Run}`,
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-  });
+  return createS3Storage({ ...s3.options, prefix: `migrate-${++s3Run}` });
 }
 
 /** Three successful backups on two servers, one failed and one still running (in another process). */

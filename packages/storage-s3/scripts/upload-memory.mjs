@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { S3RVER_CREDENTIALS, startFakeS3 } from "../test/helpers/fake-s3.mjs";
+import { startFakeS3 } from "../test/helpers/fake-s3.mjs";
 
 // The SDK warns once that it will soon need Node 22; the warning is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -47,15 +47,7 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
 const s3 = await startFakeS3("memory-check");
 try {
-  const storage = createS3Storage({
-    bucket: s3.bucket,
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    partSize: partSizeMiB * MiB,
-    queueSize,
-  });
+  const storage = createS3Storage({ ...s3.options, partSize: partSizeMiB * MiB, queueSize });
   const total = sizeMiB * MiB;
   const rssBefore = peakRss();
   const started = process.hrtime.bigint();

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { abortError, StrongboxError } from "../errors.js";
@@ -8,8 +9,8 @@ import {
   WINDOW_BYTES,
 } from "./deflate-block.js";
 import { cutBlocks } from "./deflate-blocks.js";
+import { DeflatePool } from "./deflate-pool.js";
 import { storedDeflateBlocks } from "./deflate-stored.js";
-import { DeflateThread } from "./deflate-thread.js";
 import { FINAL_DEFLATE_BLOCK, gzipHeader, gzipTrailer } from "./gzip-member.js";
 
 /** Options of {@link compress}. */
@@ -25,13 +26,14 @@ export interface CompressOptions {
   blockSize?: number;
   /**
    * Blocks in flight, 1-64 (default 8), deflated on the libuv thread pool (or, for blocks that mix
-   * stored and deflated ranges, by a deflate worker thread). More blocks than threads keeps them busy
-   * while the oldest block, which output order waits for, finishes.
+   * stored and deflated ranges, by deflate worker threads: one per core but one, since the pack worker
+   * deflates too). More blocks than threads keeps them busy while the oldest block, which output order
+   * waits for, finishes.
    */
   concurrency?: number;
   /**
-   * Told how many blocks wait at the deflate worker (queued or being deflated) each time that changes,
-   * so a producer able to deflate blocks itself (see {@link InputBlock.deflated}) can help while it is busy.
+   * Told, each time it changes, how many blocks wait at the deflate workers with no worker free to take
+   * them up, so a producer able to deflate blocks itself (see {@link InputBlock.deflated}) helps meanwhile.
    */
   onWorkerBacklog?: ((blocks: number) => void) | undefined;
   /**
@@ -115,27 +117,27 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   let wanted = false;
   let onDemand: (() => void) | undefined;
   let onStop: (() => void) | undefined;
-  let thread: DeflateThread | undefined;
+  let pool: DeflatePool | undefined;
   let stopped = false;
   /** Started on first use: only blocks that mix stored and deflated ranges need it. */
-  const worker: MixedBlockDeflater = {
+  const workers: MixedBlockDeflater = {
     async deflate(block, blockOptions) {
       if (stopped) throw abortError(signal, "Compressing the archive");
-      thread ??= new DeflateThread();
-      const running = thread;
+      pool ??= new DeflatePool(Math.max(1, availableParallelism() - 1));
+      const running = pool;
       const deflated = running.deflate(block, blockOptions);
-      options.onWorkerBacklog?.(running.backlog);
+      options.onWorkerBacklog?.(running.waiting);
       try {
         return await deflated;
       } finally {
-        options.onWorkerBacklog?.(running.backlog);
+        options.onWorkerBacklog?.(running.waiting);
       }
     },
   };
-  const stopWorker = () => {
+  const stopWorkers = () => {
     stopped = true;
-    thread?.close().catch(() => {});
-    thread = undefined;
+    pool?.close().catch(() => {});
+    pool = undefined;
   };
 
   const output = new Readable({
@@ -149,7 +151,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
     },
     destroy(error, callback) {
       signal?.removeEventListener("abort", abort);
-      stopWorker();
+      stopWorkers();
       onDemand?.();
       onStop?.();
       callback(error);
@@ -179,15 +181,15 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   async function run(): Promise<void> {
     const blocks = source[Symbol.asyncIterator]();
     try {
-      await pump(blocks, worker);
+      await pump(blocks, workers);
     } finally {
-      stopWorker();
+      stopWorkers();
       // Closes the source too; if a read is still pending this completes once it settles.
       blocks.return?.(undefined)?.catch(() => {});
     }
   }
 
-  async function pump(blocks: AsyncIterator<InputBlock>, worker: MixedBlockDeflater): Promise<void> {
+  async function pump(blocks: AsyncIterator<InputBlock>, workers: MixedBlockDeflater): Promise<void> {
     const jobs: Job[] = [];
     let crc = 0;
     let inputBytes = 0;
@@ -218,7 +220,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
           const slot = (blockCount++ % windowSlots) * WINDOW_BYTES;
           const nextDictionary = Buffer.from(windows, slot, tail.length);
           nextDictionary.set(tail);
-          jobs.push(startJob(next.value, dictionary, settings, worker));
+          jobs.push(startJob(next.value, dictionary, settings, workers));
           dictionary = nextDictionary;
         }
         continue;
@@ -238,10 +240,10 @@ function startJob(
   block: InputBlock,
   dictionary: Buffer | undefined,
   settings: Settings,
-  worker: MixedBlockDeflater,
+  workers: MixedBlockDeflater,
 ): Job {
   const job: Job = { settled: Promise.resolve(), release: block.release };
-  job.settled = deflate(block, dictionary, settings, worker).then(
+  job.settled = deflate(block, dictionary, settings, workers).then(
     (output) => {
       job.output = output;
     },
@@ -254,15 +256,15 @@ function startJob(
 
 /**
  * Where a block is deflated: nowhere when its producer did it, stored here when it is all
- * incompressible (or at level 0), as a whole on the libuv pool when it has no range to store, and in the
- * deflate worker when it mixes both (the worker deflates the pieces between stored ranges without a
- * round trip per piece).
+ * incompressible (or at level 0), as a whole on the libuv pool when it has no range to store, and by a
+ * deflate worker when it mixes both (a worker deflates the pieces between stored ranges without a round
+ * trip per piece).
  */
 async function deflate(
   block: InputBlock,
   dictionary: Buffer | undefined,
   settings: Settings,
-  worker: MixedBlockDeflater,
+  workers: MixedBlockDeflater,
 ): Promise<Buffer> {
   const { data, incompressible: ranges } = block;
   if (block.deflated !== undefined) return block.deflated;
@@ -272,7 +274,7 @@ async function deflate(
   // The producer sampled every file: with nothing marked, a trial of its own would only cost time.
   if (ranges.length === 0) return deflateBlockOnPool(data, { ...options, storeIncompressible: false });
   if (!mixesStoredAndDeflated(data.length, ranges)) return storedDeflateBlocks(data);
-  return worker.deflate(data, { ...options, incompressible: ranges });
+  return workers.deflate(data, { ...options, incompressible: ranges });
 }
 
 function isSettled(job: Job): boolean {

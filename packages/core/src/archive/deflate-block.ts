@@ -23,7 +23,7 @@ export const WINDOW_BYTES = 32 * 1024;
 
 /**
  * Whether a block whose producer marked `incompressible` mixes stored and deflated ranges: such blocks
- * go to the deflate worker, or are deflated by their producer (the pack worker) while that one is busy.
+ * go to the deflate workers, or are deflated by their producer (the pack worker) while those are busy.
  */
 export function mixesStoredAndDeflated(length: number, incompressible: Uint32Array): boolean {
   const allStored = incompressible.length === 2 && incompressible[0] === 0 && incompressible[1] === length;

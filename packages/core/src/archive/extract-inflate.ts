@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { Readable } from "node:stream";
-import { createGunzip, type Gunzip } from "node:zlib";
+import { createGunzip, type Gunzip, type ZlibOptions } from "node:zlib";
 import { abortError } from "../errors.js";
 import type { ArchiveSource } from "./types.js";
 
@@ -20,6 +20,13 @@ export interface InflateOptions {
 const INFLATED_CHUNK_SIZE = 64 * 1024;
 
 /**
+ * Compressed bytes zlib may hold before the feed waits for it. With the stream default (16 KiB) every
+ * 64 KiB chunk made the feed wait for zlib to finish the one before: an unpack of the many-small tree took
+ * 5.4 s instead of 3.4 s. (The bytes are views into the extract worker's input ring: no extra memory.)
+ */
+const COMPRESSED_BUFFER = 1024 * 1024;
+
+/**
  * Inflates a gzip archive (several members allowed) as it streams. Inflating runs on the libuv thread
  * pool; errors of the source, of zlib (corrupt or truncated data) and aborts surface through the
  * returned iterable, and stopping the iteration early stops reading the source.
@@ -28,7 +35,9 @@ export function inflateArchive(
   source: ArchiveSource,
   options: InflateOptions = {},
 ): AsyncIterable<Uint8Array> {
-  const gunzip = createGunzip({ chunkSize: INFLATED_CHUNK_SIZE });
+  // zlib streams hand their options to stream.Transform, though ZlibOptions does not list its own.
+  const zlibOptions: ZlibOptions = { chunkSize: INFLATED_CHUNK_SIZE };
+  const gunzip = createGunzip(Object.assign(zlibOptions, { writableHighWaterMark: COMPRESSED_BUFFER }));
   const { signal } = options;
   const onAbort = (): void => {
     gunzip.destroy(abortError(signal, "Inflating the archive"));

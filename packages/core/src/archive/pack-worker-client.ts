@@ -10,7 +10,7 @@ import {
   type PackWorkerData,
   type PackWorkerMessage,
   SHARED_CANCEL,
-  SHARED_DEFLATE_BACKLOG,
+  SHARED_DEFLATE_WAITING,
   SHARED_IN_FLIGHT,
   SHARED_RING_USED,
   SHARED_SLOTS,
@@ -41,7 +41,7 @@ export interface PackWorkerRun {
   blocks: AsyncIterable<InputBlock>;
   /** Totals, resolved once the worker has sent its last block. */
   stats: Promise<PackTreeStats>;
-  /** Tells the worker how many blocks wait at the deflate worker (see `CompressOptions.onWorkerBacklog`). */
+  /** Tells the worker how many blocks wait at the deflate workers (see `CompressOptions.onWorkerBacklog`). */
   reportDeflateBacklog(blocks: number): void;
 }
 
@@ -176,7 +176,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     }
   }
   const reportDeflateBacklog = (blocks: number): void => {
-    Atomics.store(state, SHARED_DEFLATE_BACKLOG, blocks);
+    Atomics.store(state, SHARED_DEFLATE_WAITING, blocks);
   };
   return { blocks: blocks(), stats, reportDeflateBacklog };
 }

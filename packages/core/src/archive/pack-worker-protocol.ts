@@ -25,8 +25,8 @@ export const SHARED_IN_FLIGHT = 0;
 export const SHARED_CANCEL = 1;
 /** Ring blocks handed out to the worker and not yet released by the compressor. */
 export const SHARED_RING_USED = 2;
-/** Blocks waiting at the deflate worker; the pack worker deflates blocks itself while there are enough. */
-export const SHARED_DEFLATE_BACKLOG = 3;
+/** Blocks waiting at the deflate workers with none free to take them; the pack worker then helps. */
+export const SHARED_DEFLATE_WAITING = 3;
 /** Length of the shared Int32Array. */
 export const SHARED_SLOTS = 4;
 
@@ -41,7 +41,7 @@ export interface PackWorkerData {
   /**
    * The gzip level. Above 0, file contents are sampled to mark the incompressible ones (see
    * `TarBlockWriter`), and blocks that mix them with compressible data are deflated by the pack worker
-   * itself while the deflate worker has a backlog.
+   * itself while the deflate workers have a backlog.
    */
   level: number;
   /** SharedArrayBuffer of {@link SHARED_SLOTS} Int32 slots. */

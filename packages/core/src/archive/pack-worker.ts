@@ -8,7 +8,7 @@ import {
   type PackWorkerData,
   type PackWorkerMessage,
   SHARED_CANCEL,
-  SHARED_DEFLATE_BACKLOG,
+  SHARED_DEFLATE_WAITING,
   SHARED_IN_FLIGHT,
   SHARED_RING_USED,
 } from "./pack-worker-protocol.js";
@@ -47,19 +47,14 @@ let blocksAllocated = 0;
 let previous: Buffer | undefined;
 
 /**
- * Blocks waiting at the deflate worker from which this worker deflates a block itself: the deflate
- * worker then still has one queued, so it never idles, while both cores stay busy when it cannot keep
- * up (many small files, half of them compressible, make nearly every block such a mixed one).
- */
-const HELP_FROM_BACKLOG = 2;
-
-/**
- * Deflates `block` here, as the compressor would, when it mixes stored and deflated ranges and the
- * deflate worker has a backlog; undefined otherwise.
+ * Deflates `block` here, as the compressor would, when it mixes stored and deflated ranges and blocks
+ * wait at the deflate workers with none free to take them (every worker then still has one queued, so it
+ * never idles); undefined otherwise. Many small files, half of them compressible, make nearly every
+ * block such a mixed one: this keeps every core busy with one worker thread fewer.
  */
 function helpDeflate(block: Buffer, incompressible: Uint32Array): Uint8Array | undefined {
   if (data.level === 0 || !mixesStoredAndDeflated(block.length, incompressible)) return undefined;
-  if (Atomics.load(shared, SHARED_DEFLATE_BACKLOG) < HELP_FROM_BACKLOG) return undefined;
+  if (Atomics.load(shared, SHARED_DEFLATE_WAITING) === 0) return undefined;
   const dictionary = previous?.subarray(Math.max(0, previous.length - WINDOW_BYTES));
   return movable(
     deflateBlock(block, { level: data.level, storeIncompressible: true, incompressible, dictionary }),

@@ -9,6 +9,14 @@ export interface FakeS3 {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
   bucket: string;
+  /** The S3 adapter options that reach this server's bucket: spread them into `createS3Storage`'s. */
+  options: {
+    bucket: string;
+    endpoint: string;
+    region: string;
+    forcePathStyle: boolean;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
   /** Every file s3rver keeps for the bucket (objects, metadata, multipart parts), relative to it. */
   storedFiles(): Promise<string[]>;
   /** Stops the server and removes its folder. */

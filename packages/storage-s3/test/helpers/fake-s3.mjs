@@ -21,9 +21,17 @@ export async function startFakeS3(bucket = "strongbox-test") {
   });
   try {
     const port = await portOf(child);
+    const endpoint = `http://127.0.0.1:${port}`;
     return {
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoint,
       bucket,
+      options: {
+        bucket,
+        endpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: S3RVER_CREDENTIALS,
+      },
       storedFiles: () => listFiles(join(directory, bucket)),
       stop: () => stop(child, directory),
     };
