@@ -117,6 +117,26 @@ describe("strongbox migrate", () => {
     expect(await checksums(target, "srv-1")).toEqual({});
   });
 
+  it("copies one backup at a time with --concurrency 1, and refuses a concurrency of 0", async () => {
+    await seed("srv-1", 3);
+    const target = join(temp.path, "target");
+
+    const summary = await runJson<Summary>([
+      "migrate",
+      "--from",
+      source,
+      "--to",
+      target,
+      "--concurrency",
+      "1",
+    ]);
+    expect(summary).toEqual({ copied: 3, skipped: 0, failed: [] });
+    expect(await checksums(target, "srv-1")).toEqual(await checksums(source, "srv-1"));
+
+    const refused = await runCli(["migrate", "--from", source, "--to", target, "--concurrency", "0"]);
+    expectOneErrorLine(refused, /--concurrency must be a whole number of at least 1, not "0"/, 2);
+  });
+
   it("reports a damaged archive as failed, copies the rest, and exits 1 with one line", async () => {
     const [damaged, intact] = await seed("srv-1", 2);
     const archive = join(source, "srv-1", `${damaged!.uuid}.tar.gz`);

@@ -8,7 +8,7 @@ import {
 } from "@strongbox/core";
 import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
 import { plural } from "../format.js";
-import { parseRateLimit, RATE_LIMIT_HELP } from "../manager-from-flags.js";
+import { parseRateLimit, parseWholeNumber, RATE_LIMIT_HELP } from "../manager-from-flags.js";
 import { createOutput } from "../output.js";
 import type { ProgressBar } from "../progress.js";
 import { openStorage } from "../storage-url.js";
@@ -27,6 +27,8 @@ Options:
       --from <URL>         The storage to copy from
       --to <URL>           The storage to copy to (a local folder is created if missing)
       --server <ID>        Copy only this server's backups (default: every server)
+      --concurrency <N>    Backups copied at the same time (default 4); an upload to S3 holds about
+                           40 MiB of part buffers, so use fewer on a node short of memory
 ${RATE_LIMIT_HELP}
       --json               Print the summary as {copied, skipped, failed: [{server, uuid, error}]}
   -h, --help               Show this help`;
@@ -35,6 +37,7 @@ const OPTIONS = {
   from: { type: "string" },
   to: { type: "string" },
   server: { type: "string" },
+  concurrency: { type: "string" },
   "rate-limit": { type: "string" },
   json: { type: "boolean" },
 } as const;
@@ -56,6 +59,7 @@ export const command: Command = {
       throw new UsageError(`migrate: missing ${missing} (see "strongbox migrate --help").`);
     }
     const server = values.server === undefined ? undefined : validateServerId(values.server);
+    const concurrency = parseWholeNumber("migrate", "concurrency", values.concurrency);
     const rateLimit = parseRateLimit("migrate", values["rate-limit"]);
     const from = await openStorage(values.from, { cwd: context.cwd });
     const to = await openStorage(values.to, { cwd: context.cwd, create: true });
@@ -68,6 +72,7 @@ export const command: Command = {
         from,
         to,
         ...(server !== undefined && { server }),
+        ...(concurrency !== undefined && { concurrency }),
         signal: context.signal,
         ...(rateLimit !== undefined && { rateLimit }),
         onProgress: totalProgress(bar),
