@@ -44,6 +44,11 @@ async function seed(server: string, count: number, bytes = 64): Promise<BackupRe
   return records;
 }
 
+/** `strongbox migrate --json` from the source storage to `target`, with `flags`. */
+function migrateTo(target: string, ...flags: string[]): Promise<Summary> {
+  return runJson<Summary>(["migrate", "--from", source, "--to", target, ...flags]);
+}
+
 /** uuid -> checksum of every backup of `server` in a storage, through `strongbox list`. */
 async function checksums(storage: string, server: string): Promise<Record<string, string | null>> {
   const list = await runJson<{ data: { attributes: { uuid: string; checksum: string | null } }[] }>(
@@ -102,15 +107,7 @@ describe("strongbox migrate", () => {
     const [only] = await seed("srv-2", 1);
     const target = join(temp.path, "target");
 
-    const summary = await runJson<Summary>([
-      "migrate",
-      "--from",
-      source,
-      "--to",
-      target,
-      "--server",
-      "srv-2",
-    ]);
+    const summary = await migrateTo(target, "--server", "srv-2");
 
     expect(summary).toEqual({ copied: 1, skipped: 0, failed: [] });
     expect(Object.keys(await checksums(target, "srv-2"))).toEqual([only!.uuid]);
@@ -121,15 +118,7 @@ describe("strongbox migrate", () => {
     await seed("srv-1", 3);
     const target = join(temp.path, "target");
 
-    const summary = await runJson<Summary>([
-      "migrate",
-      "--from",
-      source,
-      "--to",
-      target,
-      "--concurrency",
-      "1",
-    ]);
+    const summary = await migrateTo(target, "--concurrency", "1");
     expect(summary).toEqual({ copied: 3, skipped: 0, failed: [] });
     expect(await checksums(target, "srv-1")).toEqual(await checksums(source, "srv-1"));
 
