@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { type ExtractOptions, extract, type RestoreMode } from "../src/index.js";
+import { type ExtractOptions, type ExtractResult, extract, type RestoreMode } from "../src/index.js";
 import { type CraftEntry, craftTar, craftTarGz } from "./helpers/craft-tar.js";
 import { chunked, snapshotTree } from "./helpers/extract-tree.js";
 
@@ -49,6 +49,11 @@ afterEach(() => {
 /** Everything beside the target: the sentinel, the sibling, the temp root's own entries. */
 function outsideTarget() {
   return snapshotTree(root, (path) => path === "target" || path.startsWith("target/"));
+}
+
+/** Extracts an archive crafted from `entries` into the target. */
+function extractEntries(entries: CraftEntry[]): Promise<ExtractResult> {
+  return extract(chunked(craftTarGz(entries)), target);
 }
 
 async function expectRefused(archive: Uint8Array, code: string, options: ExtractOptions = {}): Promise<void> {
@@ -285,17 +290,12 @@ describe("what hostile archives may still do, safely", () => {
   test("file modes are restored exactly whatever the umask takes away, beside a dir named like a probe", async () => {
     const previous = process.umask(0o027);
     try {
-      await extract(
-        chunked(
-          craftTarGz([
-            { path: ".umask-probe/", type: "directory", mode: 0o755 },
-            { path: "shared.txt", content: "x", mode: 0o666 },
-            { path: "group.sh", content: "x", mode: 0o775 },
-            { path: "private", content: "x", mode: 0o600 },
-          ]),
-        ),
-        target,
-      );
+      await extractEntries([
+        { path: ".umask-probe/", type: "directory", mode: 0o755 },
+        { path: "shared.txt", content: "x", mode: 0o666 },
+        { path: "group.sh", content: "x", mode: 0o775 },
+        { path: "private", content: "x", mode: 0o600 },
+      ]);
     } finally {
       process.umask(previous);
     }
@@ -308,16 +308,11 @@ describe("what hostile archives may still do, safely", () => {
   });
 
   test("setuid and setgid bits are dropped, the sticky bit kept", async () => {
-    await extract(
-      chunked(
-        craftTarGz([
-          { path: "suid", content: "#!/bin/sh\n", mode: 0o4755 },
-          { path: "sgid-dir/", type: "directory", mode: 0o2775 },
-          { path: "sticky/", type: "directory", mode: 0o1777 },
-        ]),
-      ),
-      target,
-    );
+    await extractEntries([
+      { path: "suid", content: "#!/bin/sh\n", mode: 0o4755 },
+      { path: "sgid-dir/", type: "directory", mode: 0o2775 },
+      { path: "sticky/", type: "directory", mode: 0o1777 },
+    ]);
     const tree = snapshotTree(target);
     expect(tree.suid?.mode).toBe(0o755);
     expect(tree["sgid-dir"]?.mode).toBe(0o775);
@@ -343,7 +338,7 @@ describe("what hostile archives may still do, safely", () => {
   test("merge replaces a planted symlink by the archive's file, without following it", async () => {
     symlinkSync(join(sentinel, "a.txt"), join(target, "planted"));
     const outside = outsideTarget();
-    await extract(chunked(craftTarGz([{ path: "planted", content: "from archive" }])), target);
+    await extractEntries([{ path: "planted", content: "from archive" }]);
     expect(outsideTarget()).toEqual(outside);
     expect(snapshotTree(target).planted).toMatchObject({ type: "file" });
   });
@@ -351,7 +346,7 @@ describe("what hostile archives may still do, safely", () => {
   test("a planted symlink named like a leftover staging folder is removed as a link", async () => {
     symlinkSync(sentinel, join(target, ".strongbox-staging-planted"));
     const outside = outsideTarget();
-    await extract(chunked(craftTarGz([{ path: "a.txt", content: "a" }])), target);
+    await extractEntries([{ path: "a.txt", content: "a" }]);
     expect(outsideTarget()).toEqual(outside);
     expect(readdirSync(target).sort()).toEqual(["a.txt", "old.txt", "olddir", "oldlink"]);
   });
