@@ -28,7 +28,7 @@ async function mixedTree(root: string): Promise<void> {
 async function packWithWaiting(root: string, level: number, waiting: number) {
   const run = startPackWorker({ root, ignoreRules: "", exclude: [], level }, {});
   // Set before the worker has even loaded: no block is handed over before it.
-  run.reportDeflateBacklog(waiting);
+  run.reportDeflateWaiting(waiting);
   const seen: Array<{ mixed: boolean; deflated: boolean }> = [];
   async function* observed(): AsyncGenerator<InputBlock> {
     for await (const block of run.blocks) {

@@ -35,7 +35,7 @@ export interface CompressOptions {
    * Told, each time it changes, how many blocks wait at the deflate workers with no worker free to take
    * them up, so a producer able to deflate blocks itself (see {@link InputBlock.deflated}) helps meanwhile.
    */
-  onWorkerBacklog?: ((blocks: number) => void) | undefined;
+  onDeflateWaiting?: ((blocks: number) => void) | undefined;
   /**
    * Store blocks that a sample shows will not shrink by 3% instead of deflating them (default true):
    * already-compressed data then costs a copy instead of a full deflate.
@@ -126,11 +126,11 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
       pool ??= new DeflatePool(Math.max(1, availableParallelism() - 1));
       const running = pool;
       const deflated = running.deflate(block, blockOptions);
-      options.onWorkerBacklog?.(running.waiting);
+      options.onDeflateWaiting?.(running.waiting);
       try {
         return await deflated;
       } finally {
-        options.onWorkerBacklog?.(running.waiting);
+        options.onDeflateWaiting?.(running.waiting);
       }
     },
   };

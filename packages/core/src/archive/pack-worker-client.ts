@@ -41,8 +41,8 @@ export interface PackWorkerRun {
   blocks: AsyncIterable<InputBlock>;
   /** Totals, resolved once the worker has sent its last block. */
   stats: Promise<PackTreeStats>;
-  /** Tells the worker how many blocks wait at the deflate workers (see `CompressOptions.onWorkerBacklog`). */
-  reportDeflateBacklog(blocks: number): void;
+  /** Tells the worker how many blocks wait at the deflate workers (see `CompressOptions.onDeflateWaiting`). */
+  reportDeflateWaiting(blocks: number): void;
 }
 
 /**
@@ -175,10 +175,10 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
       if (totals === undefined) stopWorker();
     }
   }
-  const reportDeflateBacklog = (blocks: number): void => {
+  const reportDeflateWaiting = (blocks: number): void => {
     Atomics.store(state, SHARED_DEFLATE_WAITING, blocks);
   };
-  return { blocks: blocks(), stats, reportDeflateBacklog };
+  return { blocks: blocks(), stats, reportDeflateWaiting };
 }
 
 function workerFailure(message: Extract<PackWorkerMessage, { type: "fatal" }>, root: string): Error {

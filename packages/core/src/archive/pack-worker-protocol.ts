@@ -41,7 +41,7 @@ export interface PackWorkerData {
   /**
    * The gzip level. Above 0, file contents are sampled to mark the incompressible ones (see
    * `TarBlockWriter`), and blocks that mix them with compressible data are deflated by the pack worker
-   * itself while the deflate workers have a backlog.
+   * itself while blocks wait at the deflate workers with none free.
    */
   level: number;
   /** SharedArrayBuffer of {@link SHARED_SLOTS} Int32 slots. */

@@ -53,7 +53,8 @@ let previous: Buffer | undefined;
  * block such a mixed one: this keeps every core busy with one worker thread fewer.
  */
 function helpDeflate(block: Buffer, incompressible: Uint32Array): Uint8Array | undefined {
-  if (data.level === 0 || !mixesStoredAndDeflated(block.length, incompressible)) return undefined;
+  // At level 0 nothing is sampled, so no block is mixed.
+  if (!mixesStoredAndDeflated(block.length, incompressible)) return undefined;
   if (Atomics.load(shared, SHARED_DEFLATE_WAITING) === 0) return undefined;
   const dictionary = previous?.subarray(Math.max(0, previous.length - WINDOW_BYTES));
   return movable(

@@ -87,7 +87,7 @@ async function* archiveBytes(
   const gzip = compressBlocks(tar, {
     level: options.level ?? 1,
     signal,
-    onWorkerBacklog: run.reportDeflateBacklog,
+    onDeflateWaiting: run.reportDeflateWaiting,
   });
   for await (const chunk of gzip as AsyncIterable<Buffer>) {
     hash.update(chunk);
