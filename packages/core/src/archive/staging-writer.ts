@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
+import { fsPath } from "../path-bytes.js";
 import { limitExceeded, unsafeEntry } from "./extract-errors.js";
 import type { ResolvedLimits } from "./extract-limits.js";
 import { ancestorsOf, depthOf, isSelected, normalizeEntryPath, parentOf } from "./safe-path.js";
@@ -127,7 +128,7 @@ export class StagingWriter implements TarSink {
   finish(): void {
     for (const [path, link] of this.symlinks) {
       const full = this.full(path);
-      symlinkSync(link.target, full);
+      symlinkSync(fsPath(link.target), full);
       lutimesSync(full, link.mtime, link.mtime);
     }
   }
@@ -298,8 +299,9 @@ export class StagingWriter implements TarSink {
     }
   }
 
-  private full(path: string): string {
-    return join(this.options.staging, path);
+  /** Where `path` is staged, as `fs` must be given it (bytes when the name is not UTF-8). */
+  private full(path: string): string | Buffer {
+    return fsPath(join(this.options.staging, path));
   }
 }
 

@@ -1,0 +1,176 @@
+import {
+  createReadStream,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { contents } from "../src/archive/contents.js";
+import { extract } from "../src/archive/extract.js";
+import type { RestoreMode } from "../src/archive/types.js";
+import { decodePath } from "../src/path-bytes.js";
+import { craftTarGz } from "./helpers/craft-tar.js";
+import { snapshotTree } from "./helpers/extract-tree.js";
+import { bsdTar, byNameBytes, gnuTar, goTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
+
+/** A name from its parts: strings are UTF-8, numbers raw bytes. */
+const raw = (...parts: Array<string | number>): Buffer =>
+  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.of(part))));
+
+const CAFE_E9 = raw("caf", 0xe9, ".txt");
+const CAFE_E8 = raw("caf", 0xe8, ".txt");
+const DIR_FF = raw("d", 0xff);
+const INNER_FE = raw("x", 0xfe);
+const LINK_F1 = raw("l", 0xf1);
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "strongbox-names-"));
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function fresh(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  return dir;
+}
+
+const under = (dir: string, ...names: Buffer[]): Buffer =>
+  Buffer.concat([Buffer.from(dir), ...names.flatMap((name) => [Buffer.from("/"), name])]);
+
+/**
+ * Two files whose names differ only in a byte that is not UTF-8 (what Wings' Go tar writes for a server
+ * in Latin-1), a folder and a file inside it with such names, a UTF-8 name, and a symlink whose name and
+ * target are not UTF-8.
+ */
+function writeSource(dir: string): void {
+  writeFileSync(under(dir, CAFE_E9), "e9");
+  writeFileSync(under(dir, CAFE_E8), "e8");
+  writeFileSync(join(dir, "café.txt"), "utf-8");
+  mkdirSync(under(dir, DIR_FF));
+  writeFileSync(under(dir, DIR_FF, INNER_FE), "inner");
+  symlinkSync(CAFE_E9, under(dir, LINK_F1));
+  // Whole seconds: Go's archive/tar rounds times to the nearest one. The folder last, its entries made.
+  const paths = [under(dir, CAFE_E9), under(dir, CAFE_E8), Buffer.from(join(dir, "café.txt"))];
+  paths.push(under(dir, DIR_FF, INNER_FE), under(dir, LINK_F1), under(dir, DIR_FF));
+  paths.forEach((path, i) => lutimesSync(path, 1_600_000_000 + i, 1_600_000_000 + i));
+}
+
+const GO_PROGRAM = `package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Packs the current folder as Wings does: names are Go strings, that is raw bytes.
+func main() {
+	zw := gzip.NewWriter(os.Stdout)
+	tw := tar.NewWriter(zw)
+	err := filepath.Walk(".", func(path string, info os.FileInfo, err error) error {
+		if err != nil || path == "." {
+			return err
+		}
+		link := ""
+		if info.Mode()&os.ModeSymlink != 0 {
+			if link, err = os.Readlink(path); err != nil {
+				return err
+			}
+		}
+		header, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		header.Name = filepath.ToSlash(path)
+		if info.IsDir() {
+			header.Name += "/"
+		}
+		if err := tw.WriteHeader(header); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	tw.Close()
+	zw.Close()
+}
+`;
+
+/** Every real tool and format that can hold these names, each writing `archive` from `source`. */
+const MAKERS: Record<string, (source: string, archive: string) => void> = {
+  ...Object.fromEntries(
+    ["gnu", "oldgnu", "pax", "posix", "ustar", "v7"].map((format) => [
+      `GNU tar --format=${format}`,
+      (source: string, archive: string) => gnuTar([`--format=${format}`, "-czf", archive, "-C", source, "."]),
+    ]),
+  ),
+  bsdtar: (source, archive) => bsdTar(["-czf", archive, "-C", source, "."]),
+  ...Object.fromEntries(
+    ["PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"].map((format) => [
+      `Python tarfile ${format}`,
+      (source: string, archive: string) =>
+        pythonTar(
+          `with tarfile.open(${JSON.stringify(archive)}, "w:gz", format=tarfile.${format}) as t:\n    t.add(".")`,
+          source,
+        ),
+    ]),
+  ),
+  "Go archive/tar (as Wings)": (source, archive) => {
+    writeFileSync(archive, goTar(GO_PROGRAM, source).stdout);
+  },
+};
+
+describe("names that are not UTF-8, in archives made by the real tools", () => {
+  for (const [maker, make] of Object.entries(MAKERS)) {
+    for (const mode of ["truncate", "merge"] as RestoreMode[]) {
+      test(`${maker}, ${mode}: every name restored byte-exact, as GNU tar restores them`, async () => {
+        const source = fresh("source");
+        writeSource(source);
+        const archive = join(root, "archive.tar.gz");
+        make(source, archive);
+        const byGnu = fresh("by-gnu");
+        gnuTar(["-xzf", archive, "-C", byGnu]);
+        const ours = fresh("ours");
+        writeFileSync(join(ours, "old.txt"), "stays unless truncated");
+
+        const result = await extract(createReadStream(archive), ours, { mode });
+
+        const kept = mode === "merge" ? ["old.txt"] : [];
+        expect(listTreeNames(ours)).toEqual([...listTreeNames(byGnu), ...kept].sort(byNameBytes));
+        expect(listTreeNames(byGnu)).toEqual(listTreeNames(source));
+        // Compared with the source, not GNU tar's tree: GNU tar 1.34 leaves some folders of bsdtar's
+        // archives with the time of extraction.
+        const tree = snapshotTree(ours, (path) => path === "old.txt");
+        expect(tree).toEqual(snapshotTree(source));
+        expect(tree[decodePath(LINK_F1)]).toMatchObject({
+          type: "symlink",
+          linkTarget: decodePath(CAFE_E9),
+        });
+        expect(result).toMatchObject({ files: 4, symlinks: 1 });
+      });
+    }
+  }
+});
