@@ -3,18 +3,21 @@ import {
   lutimesSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { contents } from "../src/archive/contents.js";
 import { extract } from "../src/archive/extract.js";
 import type { RestoreMode } from "../src/archive/types.js";
-import { decodePath } from "../src/path-bytes.js";
-import { craftTarGz } from "./helpers/craft-tar.js";
+import { decodePath, hasRawBytes } from "../src/path-bytes.js";
+import { type CraftEntry, craftTarGz } from "./helpers/craft-tar.js";
 import { snapshotTree } from "./helpers/extract-tree.js";
 import { bsdTar, byNameBytes, gnuTar, goTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
 
@@ -173,4 +176,104 @@ describe("names that are not UTF-8, in archives made by the real tools", () => {
       });
     }
   }
+});
+
+describe("names that are not UTF-8: only the final name counts", () => {
+  test("GNU tar's ustar name cut mid-character before its long-name record restores without complaint", async () => {
+    const source = fresh("source");
+    // 1 + 2 x 60 bytes: the 100-byte ustar field ends in the middle of an "é".
+    const name = `a${"é".repeat(60)}.txt`;
+    writeFileSync(join(source, name), "long");
+    const archive = join(root, "cut.tar.gz");
+    gnuTar(["--format=gnu", "-czf", archive, "-C", source, name]);
+    const headers = gunzipSync(readFileSync(archive));
+    expect(headers.subarray(0, 13).toString()).toBe("././@LongLink");
+    // The entry's own header follows the long-name record (one header, one data block).
+    expect(hasRawBytes(decodePath(headers.subarray(1024, 1024 + 100)))).toBe(true);
+
+    for (const mode of ["truncate", "merge"] as RestoreMode[]) {
+      const ours = fresh(`ours-${mode}`);
+      const warnings: unknown[] = [];
+      await extract(createReadStream(archive), ours, { mode, onWarning: (w) => warnings.push(w) });
+      expect(listTreeNames(ours)).toEqual([name]);
+      expect(warnings).toEqual([]);
+    }
+    const listed: string[] = [];
+    for await (const entry of contents(createReadStream(archive))) listed.push(entry.path);
+    expect(listed).toEqual([name]);
+  });
+
+  test("a raw byte and the U+FFFD a lossy decoder would make of it stay two files", async () => {
+    const archive = craftTarGz([
+      { path: "caf\udce9.txt", content: "raw" },
+      { path: "caf\ufffd.txt", content: "replacement character" },
+      { path: "caf\udce8.txt", content: "other raw" },
+    ]);
+    const ours = fresh("ours");
+    const result = await extract(Readable.from([archive]), ours, { mode: "truncate" });
+    expect(result.files).toBe(3);
+    const tree = snapshotTree(ours);
+    expect(Object.keys(tree).sort()).toEqual(["caf\udce8.txt", "caf\udce9.txt", "caf\ufffd.txt"].sort());
+    expect(readFileSync(under(ours, CAFE_E9), "utf8")).toBe("raw");
+  });
+
+  test("--only selects a name that is not UTF-8, in its decoded form", async () => {
+    const source = fresh("source");
+    writeSource(source);
+    const archive = join(root, "archive.tar.gz");
+    gnuTar(["-czf", archive, "-C", source, "."]);
+    const ours = fresh("ours");
+    await extract(createReadStream(archive), ours, { only: [decodePath(DIR_FF), decodePath(CAFE_E8)] });
+    expect(listTreeNames(ours)).toEqual(
+      [decodePath(CAFE_E8), `${decodePath(DIR_FF)}/`, `${decodePath(DIR_FF)}/${decodePath(INNER_FE)}`].sort(
+        byNameBytes,
+      ),
+    );
+  });
+});
+
+describe("names that are not UTF-8: every containment check holds", () => {
+  const cases: Record<string, CraftEntry[]> = {
+    "a .. behind a raw-byte folder": [{ path: "\udcff/../../escaped.txt", content: "pwned" }],
+    "a write through a symlink whose name is not UTF-8": [
+      { path: "l\udcff", type: "symlink", linkTarget: "../outside" },
+      { path: "l\udcff/pwned.txt", content: "pwned" },
+    ],
+    "a hard link out of the tree to a raw-byte name": [
+      { path: "h", type: "hardlink", linkTarget: "../outside/\udce9.txt" },
+    ],
+    "a hard link to a raw-byte name not extracted before it": [
+      { path: "h", type: "hardlink", linkTarget: "caf\udce9.txt" },
+      { path: "caf\udce9.txt", content: "later" },
+    ],
+  };
+  for (const [name, entries] of Object.entries(cases)) {
+    for (const mode of ["truncate", "merge"] as RestoreMode[]) {
+      test(`${name} (${mode}) is refused and nothing changes`, async () => {
+        const outside = fresh("outside");
+        writeFileSync(under(outside, raw(0xe9, ".txt")), "outside");
+        const target = fresh("target");
+        writeFileSync(join(target, "old.txt"), "old");
+        const before = [snapshotTree(outside), snapshotTree(target)];
+        await expect(extract(Readable.from([craftTarGz(entries)]), target, { mode })).rejects.toMatchObject({
+          code: "UNSAFE_ARCHIVE_ENTRY",
+        });
+        expect([snapshotTree(outside), snapshotTree(target)]).toEqual(before);
+      });
+    }
+  }
+
+  test("a merge never writes through a symlink with a raw-byte name standing in the target", async () => {
+    const outside = fresh("outside");
+    const target = fresh("target");
+    symlinkSync(outside, under(target, DIR_FF));
+    const archive = craftTarGz([
+      { path: `${decodePath(DIR_FF)}/`, type: "directory" },
+      { path: `${decodePath(DIR_FF)}/pwned.txt`, content: "pwned" },
+    ]);
+    await expect(extract(Readable.from([archive]), target, { mode: "merge" })).rejects.toMatchObject({
+      code: "UNSAFE_ARCHIVE_ENTRY",
+    });
+    expect(listTreeNames(outside)).toEqual([]);
+  });
 });
