@@ -65,7 +65,7 @@ function writeSource(dir: string): void {
   // Whole seconds: Go's archive/tar rounds times to the nearest one. The folder last, its entries made.
   const paths = [under(dir, CAFE_E9), under(dir, CAFE_E8), Buffer.from(join(dir, "café.txt"))];
   paths.push(under(dir, DIR_FF, INNER_FE), under(dir, LINK_F1), under(dir, DIR_FF));
-  paths.forEach((path, i) => lutimesSync(path, 1_600_000_000 + i, 1_600_000_000 + i));
+  for (const [i, path] of paths.entries()) lutimesSync(path, 1_600_000_000 + i, 1_600_000_000 + i);
 }
 
 const GO_PROGRAM = `package main
