@@ -1,6 +1,5 @@
 import {
   createReadStream,
-  lutimesSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -19,17 +18,17 @@ import type { RestoreMode } from "../src/archive/types.js";
 import { decodePath, hasRawBytes } from "../src/path-bytes.js";
 import { type CraftEntry, craftTarGz } from "./helpers/craft-tar.js";
 import { snapshotTree } from "./helpers/extract-tree.js";
+import {
+  CAFE_E8,
+  CAFE_E9,
+  DIR_FF,
+  INNER_FE,
+  LINK_F1,
+  raw,
+  under,
+  writeRawNameTree,
+} from "./helpers/raw-names.js";
 import { bsdTar, byNameBytes, gnuTar, goTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
-
-/** A name from its parts: strings are UTF-8, numbers raw bytes. */
-const raw = (...parts: Array<string | number>): Buffer =>
-  Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : Buffer.of(part))));
-
-const CAFE_E9 = raw("caf", 0xe9, ".txt");
-const CAFE_E8 = raw("caf", 0xe8, ".txt");
-const DIR_FF = raw("d", 0xff);
-const INNER_FE = raw("x", 0xfe);
-const LINK_F1 = raw("l", 0xf1);
 
 let root: string;
 
@@ -45,27 +44,6 @@ function fresh(name: string): string {
   const dir = join(root, name);
   mkdirSync(dir);
   return dir;
-}
-
-const under = (dir: string, ...names: Buffer[]): Buffer =>
-  Buffer.concat([Buffer.from(dir), ...names.flatMap((name) => [Buffer.from("/"), name])]);
-
-/**
- * Two files whose names differ only in a byte that is not UTF-8 (what Wings' Go tar writes for a server
- * in Latin-1), a folder and a file inside it with such names, a UTF-8 name, and a symlink whose name and
- * target are not UTF-8.
- */
-function writeSource(dir: string): void {
-  writeFileSync(under(dir, CAFE_E9), "e9");
-  writeFileSync(under(dir, CAFE_E8), "e8");
-  writeFileSync(join(dir, "café.txt"), "utf-8");
-  mkdirSync(under(dir, DIR_FF));
-  writeFileSync(under(dir, DIR_FF, INNER_FE), "inner");
-  symlinkSync(CAFE_E9, under(dir, LINK_F1));
-  // Whole seconds: Go's archive/tar rounds times to the nearest one. The folder last, its entries made.
-  const paths = [under(dir, CAFE_E9), under(dir, CAFE_E8), Buffer.from(join(dir, "café.txt"))];
-  paths.push(under(dir, DIR_FF, INNER_FE), under(dir, LINK_F1), under(dir, DIR_FF));
-  for (const [i, path] of paths.entries()) lutimesSync(path, 1_600_000_000 + i, 1_600_000_000 + i);
 }
 
 const GO_PROGRAM = `package main
@@ -151,7 +129,7 @@ describe("names that are not UTF-8, in archives made by the real tools", () => {
     for (const mode of ["truncate", "merge"] as RestoreMode[]) {
       test(`${maker}, ${mode}: every name restored byte-exact, as GNU tar restores them`, async () => {
         const source = fresh("source");
-        writeSource(source);
+        writeRawNameTree(source);
         const archive = join(root, "archive.tar.gz");
         make(source, archive);
         const byGnu = fresh("by-gnu");
@@ -219,7 +197,7 @@ describe("names that are not UTF-8: only the final name counts", () => {
 
   test("--only selects a name that is not UTF-8, in its decoded form", async () => {
     const source = fresh("source");
-    writeSource(source);
+    writeRawNameTree(source);
     const archive = join(root, "archive.tar.gz");
     gnuTar(["-czf", archive, "-C", source, "."]);
     const ours = fresh("ours");

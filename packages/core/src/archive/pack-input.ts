@@ -2,6 +2,7 @@ import { lstat, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { StrongboxError } from "../errors.js";
 import { createIgnoreMatcher } from "../ignore.js";
+import { decodePath } from "../path-bytes.js";
 import type { PackWorkerInput } from "./pack-worker-client.js";
 import type { PackOptions } from "./types.js";
 
@@ -83,7 +84,10 @@ async function assertDirectory(absolute: string): Promise<void> {
   }
 }
 
-/** The rules of `root/name`, or "" when there is no such regular file (a symlink is not followed). */
+/**
+ * The rules of `root/name`, or "" when there is no such regular file (a symlink is not followed). Read as
+ * bytes and decoded like names are, so a rule can name a file whose name is not UTF-8.
+ */
 async function readIgnoreFile(root: string, name: string): Promise<string> {
   if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
     throw new StrongboxError(
@@ -105,5 +109,5 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
       details: { ignoreFile: file, size: stat.size },
     });
   }
-  return readFile(file, "utf8");
+  return decodePath(await readFile(file));
 }

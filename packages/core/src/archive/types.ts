@@ -59,7 +59,7 @@ export interface PackResult {
   checksum: string;
   /** Size of the archive in bytes. */
   bytes: number;
-  /** Regular files archived. */
+  /** Regular files archived, hard-link entries (second and later names of a file) included. */
   files: number;
   /** Directories archived. */
   directories: number;

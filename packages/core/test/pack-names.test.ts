@@ -1,0 +1,162 @@
+import { execFileSync } from "node:child_process";
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { contents } from "../src/archive/contents.js";
+import { extract } from "../src/archive/extract.js";
+import { packToFile } from "../src/archive/pack-file.js";
+import type { ArchiveEntry, ArchiveWarning } from "../src/archive/types.js";
+import { decodePath, encodePath } from "../src/path-bytes.js";
+import { snapshotTree } from "./helpers/extract-tree.js";
+import { DIR_FF, INNER_FE, LINK_F1, raw, under, writeRawNameTree } from "./helpers/raw-names.js";
+import { bsdTar, gnuTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "strongbox-pack-names-"));
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function fresh(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  return dir;
+}
+
+/** Each real reader, extracting `archive` into `dir`; what it printed on stderr. */
+const READERS: Record<string, (archive: string, dir: string) => string> = {
+  "GNU tar": (archive, dir) => gnuTar(["-xzf", archive, "-C", dir]).stderr,
+  bsdtar: (archive, dir) => bsdTar(["-xzf", archive, "-C", dir]).stderr,
+  "Python tarfile": (archive, dir) =>
+    pythonTar(`tarfile.open(${JSON.stringify(archive)}).extractall(${JSON.stringify(dir)}, filter="tar")`)
+      .stderr,
+};
+
+async function pack(source: string, options: Parameters<typeof packToFile>[2] = {}) {
+  const archive = join(root, "backup.tar.gz");
+  const warnings: ArchiveWarning[] = [];
+  const result = await packToFile(source, archive, { ...options, onWarning: (w) => warnings.push(w) });
+  return { archive, result, warnings };
+}
+
+async function listed(archive: string): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  for await (const entry of contents(createReadStream(archive))) entries.push(entry);
+  return entries;
+}
+
+describe("pack keeps names that are not UTF-8", () => {
+  test("short names go in ustar fields: every reader restores the same bytes, silently", async () => {
+    const source = fresh("source");
+    writeRawNameTree(source);
+
+    const { archive, result, warnings } = await pack(source);
+
+    expect(warnings).toEqual([]);
+    expect(result).toMatchObject({ files: 4, symlinks: 1, directories: 1, skipped: 0 });
+    for (const [reader, read] of Object.entries(READERS)) {
+      const out = fresh(reader);
+      expect({ reader, stderr: read(archive, out) }).toEqual({ reader, stderr: "" });
+      expect({ reader, names: listTreeNames(out) }).toEqual({ reader, names: listTreeNames(source) });
+      expect(readlinkSync(under(out, LINK_F1), "buffer")).toEqual(
+        readlinkSync(under(source, LINK_F1), "buffer"),
+      );
+    }
+    const ours = fresh("ours");
+    await extract(createReadStream(archive), ours, { mode: "truncate" });
+    expect(snapshotTree(ours)).toEqual(snapshotTree(source));
+  });
+
+  test("long names and link targets go in pax records with hdrcharset=BINARY, read back byte-exact", async () => {
+    const source = fresh("source");
+    const longDir = raw("dir-", 0xe9, "x".repeat(150));
+    const longFile = raw("file-", 0xe8, "y".repeat(120));
+    const longTarget = raw("target-", 0xfe, "z".repeat(120));
+    mkdirSync(under(source, longDir));
+    writeFileSync(under(source, longDir, longFile), "deep");
+    // A symlink's target is data: any bytes, not only names that exist.
+    symlinkSync(longTarget, under(source, raw("link-", 0xf1)));
+
+    const { archive, warnings } = await pack(source);
+
+    expect(warnings).toEqual([]);
+    expect(gunzipSync(readFileSync(archive)).includes("hdrcharset=BINARY")).toBe(true);
+    for (const [reader, read] of Object.entries(READERS)) {
+      const out = fresh(reader);
+      // GNU tar 1.34 reads the bytes right but says it ignores the hdrcharset keyword.
+      const stderr = read(archive, out).replace(
+        /^tar: Ignoring unknown extended header keyword 'hdrcharset'\n/gm,
+        "",
+      );
+      expect({ reader, stderr }).toEqual({ reader, stderr: "" });
+      expect({ reader, names: listTreeNames(out) }).toEqual({ reader, names: listTreeNames(source) });
+      expect(readlinkSync(under(out, raw("link-", 0xf1)), "buffer")).toEqual(longTarget);
+    }
+    const ours = fresh("ours");
+    await extract(createReadStream(archive), ours);
+    expect(snapshotTree(ours)).toEqual(snapshotTree(source));
+  });
+
+  test("contents lists them decoded, losslessly", async () => {
+    const source = fresh("source");
+    writeRawNameTree(source);
+    const { archive } = await pack(source);
+    const paths = (await listed(archive)).map((entry) => entry.path);
+    expect(paths.map((path) => encodePath(path).toString("hex")).sort()).toEqual(
+      listTreeNames(source)
+        .map((name) => encodePath(name.replace(/\/$/, "")).toString("hex"))
+        .sort(),
+    );
+  });
+});
+
+describe("ignore rules see names that are not UTF-8, as git does", () => {
+  test("a rule with raw bytes in .pteroignore and a wildcard select them; git ignores the same files", async () => {
+    const source = fresh("source");
+    writeRawNameTree(source);
+    // The first rule holds the name's raw byte; in the second, `?` stands for one (git matches bytes).
+    const rules = raw("caf", 0xe9, ".txt\nx?\n");
+    writeFileSync(join(source, ".pteroignore"), rules);
+    writeFileSync(join(source, ".gitignore"), rules);
+    git(source, ["init", "-q"]);
+
+    const { archive } = await pack(source, { ignore: [".git/", ".gitignore"] });
+
+    const archived = (await listed(archive)).filter((e) => e.type !== "directory").map((e) => e.path);
+    const notIgnoredByGit = gitUntracked(source).filter((path) => path !== ".gitignore");
+    expect(archived.sort()).toEqual(notIgnoredByGit.sort());
+    expect(archived).not.toContain(decodePath(raw("caf", 0xe9, ".txt")));
+    expect(archived).toContain(decodePath(raw("caf", 0xe8, ".txt")));
+    expect(archived).toContain(".pteroignore");
+    expect(archived).not.toContain(`${decodePath(DIR_FF)}/${decodePath(INNER_FE)}`);
+  });
+});
+
+/** The untracked files git does not ignore in `dir`, decoded from git's NUL-separated bytes. */
+function gitUntracked(dir: string): string[] {
+  const out = git(dir, ["ls-files", "--others", "--exclude-standard", "-z"]);
+  return out
+    .toString("latin1")
+    .split("\0")
+    .filter((name) => name !== "")
+    .map((name) => decodePath(Buffer.from(name, "latin1")));
+}
+
+function git(dir: string, args: string[]): Buffer {
+  return execFileSync("git", args, { cwd: dir });
+}
