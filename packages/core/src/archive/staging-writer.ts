@@ -228,8 +228,15 @@ export class StagingWriter implements TarSink {
     } catch {
       throw unsafeEntry(path, `is a hard link to "${entry.linkTarget}", outside the target`);
     }
-    // A link to something `only` left out has nothing to point to; it is skipped with its target.
-    if (target === path || !isSelected(target, this.options.selection)) return;
+    if (target === path) return;
+    // Its data came with the name `only` leaves out, so it was never written: refused, not left out.
+    if (!isSelected(target, this.options.selection)) {
+      throw new StrongboxError(
+        "INVALID_INPUT",
+        `"${path}" is a hard link to "${target}", which the paths to restore leave out; add "${target}" to them. Nothing was restored.`,
+        { details: { path, target } },
+      );
+    }
     if (this.symlinkOnPath(target) || !this.isStagedFile(target)) {
       throw unsafeEntry(path, `is a hard link to "${target}", which is not a file extracted before it`);
     }
