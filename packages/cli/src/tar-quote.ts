@@ -56,14 +56,14 @@ export function unquoteName(text: string): string {
     literal = "";
   };
   for (let i = 0; i < text.length; i++) {
-    const escape = text[i] === "\\" ? escapedByte(text, i + 1) : undefined;
-    if (escape === undefined) {
+    const escaped = text[i] === "\\" ? escapedByte(text, i + 1) : undefined;
+    if (escaped === undefined) {
       literal += text[i];
       continue;
     }
     flush();
-    bytes.push(Buffer.of(escape.byte));
-    i += escape.length;
+    bytes.push(Buffer.of(escaped.byte));
+    i += escaped.length;
   }
   flush();
   return decodePath(Buffer.concat(bytes));

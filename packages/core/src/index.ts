@@ -22,14 +22,13 @@ export type {
   RestoreMode,
 } from "./archive/types.js";
 
-// errors, ignore rules, I/O limits and disk space, names as bytes
+// errors, ignore rules, I/O limits and disk space
 export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
 export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
 export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
 export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
 export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
 export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
-export { decodePath, encodePath, fsPath, hasRawBytes } from "./path-bytes.js";
 
 // manager, records, migration
 export type { ActivityListener, ListenerErrorHandler } from "./manager/activity.js";
@@ -68,6 +67,9 @@ export type {
   PolicyInput,
   ServerState,
 } from "./manager/types.js";
+
+// names that are not UTF-8, held in strings (see path-bytes.ts)
+export { decodePath, encodePath, fsPath, hasRawBytes } from "./path-bytes.js";
 
 // schedules
 export { createBackupScheduler } from "./schedule/scheduler.js";
