@@ -1,17 +1,8 @@
-import {
-  createReadStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { contents } from "../src/archive/contents.js";
 import { extract } from "../src/archive/extract.js";
 import type { RestoreMode } from "../src/archive/types.js";
@@ -29,22 +20,9 @@ import {
   writeRawNameTree,
 } from "./helpers/raw-names.js";
 import { bsdTar, byNameBytes, gnuTar, goTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
+import { useTempRoot } from "./helpers/temp-root.js";
 
-let root: string;
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "strongbox-names-"));
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-
-function fresh(name: string): string {
-  const dir = join(root, name);
-  mkdirSync(dir);
-  return dir;
-}
+const { root: tempRoot, fresh } = useTempRoot("strongbox-names-");
 
 const GO_PROGRAM = `package main
 
@@ -130,7 +108,7 @@ describe("names that are not UTF-8, in archives made by the real tools", () => {
       test(`${maker}, ${mode}: every name restored byte-exact, as GNU tar restores them`, async () => {
         const source = fresh("source");
         writeRawNameTree(source);
-        const archive = join(root, "archive.tar.gz");
+        const archive = join(tempRoot(), "archive.tar.gz");
         make(source, archive);
         const byGnu = fresh("by-gnu");
         gnuTar(["-xzf", archive, "-C", byGnu]);
@@ -162,7 +140,7 @@ describe("names that are not UTF-8: only the final name counts", () => {
     // 1 + 2 x 60 bytes: the 100-byte ustar field ends in the middle of an "é".
     const name = `a${"é".repeat(60)}.txt`;
     writeFileSync(join(source, name), "long");
-    const archive = join(root, "cut.tar.gz");
+    const archive = join(tempRoot(), "cut.tar.gz");
     gnuTar(["--format=gnu", "-czf", archive, "-C", source, name]);
     const headers = gunzipSync(readFileSync(archive));
     expect(headers.subarray(0, 13).toString()).toBe("././@LongLink");
@@ -198,7 +176,7 @@ describe("names that are not UTF-8: only the final name counts", () => {
   test("--only selects a name that is not UTF-8, in its decoded form", async () => {
     const source = fresh("source");
     writeRawNameTree(source);
-    const archive = join(root, "archive.tar.gz");
+    const archive = join(tempRoot(), "archive.tar.gz");
     gnuTar(["-czf", archive, "-C", source, "."]);
     const ours = fresh("ours");
     await extract(createReadStream(archive), ours, { only: [decodePath(DIR_FF), decodePath(CAFE_E8)] });

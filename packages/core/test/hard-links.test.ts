@@ -1,39 +1,15 @@
-import {
-  createReadStream,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { contents } from "../src/archive/contents.js";
+import { describe, expect, test } from "vitest";
 import { extract } from "../src/archive/extract.js";
-import { packToFile } from "../src/archive/pack-file.js";
-import type { ArchiveEntry, ArchiveWarning, PackOptions, RestoreMode } from "../src/archive/types.js";
+import type { PackOptions, RestoreMode } from "../src/archive/types.js";
 import { decodePath, fsPath } from "../src/path-bytes.js";
+import { listEntries, packCollecting } from "./helpers/pack-and-list.js";
 import { raw, under } from "./helpers/raw-names.js";
-import { bsdTar, gnuTar, pythonTar } from "./helpers/real-tools.js";
+import { EXTRACTORS, gnuTar } from "./helpers/real-tools.js";
+import { useTempRoot } from "./helpers/temp-root.js";
 
-let root: string;
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "strongbox-hard-links-"));
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-
-function fresh(name: string): string {
-  const dir = join(root, name);
-  mkdirSync(dir);
-  return dir;
-}
+const { root: tempRoot, fresh } = useTempRoot("strongbox-hard-links-");
 
 const RAW_NAME = decodePath(raw("link-", 0xe9));
 
@@ -47,18 +23,8 @@ function writeLinkedTree(source: string): void {
   writeFileSync(join(source, "single.txt"), "alone\n");
 }
 
-async function pack(source: string, options: PackOptions = {}) {
-  const archive = join(root, "backup.tar.gz");
-  const warnings: ArchiveWarning[] = [];
-  const result = await packToFile(source, archive, { ...options, onWarning: (w) => warnings.push(w) });
-  return { archive, result, warnings };
-}
-
-async function listed(archive: string): Promise<ArchiveEntry[]> {
-  const entries: ArchiveEntry[] = [];
-  for await (const entry of contents(createReadStream(archive))) entries.push(entry);
-  return entries;
-}
+const pack = (source: string, options: PackOptions = {}) =>
+  packCollecting(source, join(tempRoot(), "backup.tar.gz"), options);
 
 /** The inode of each path under `dir`, and how many names it has. */
 function inodes(dir: string, paths: string[]): Array<{ ino: number; nlink: number }> {
@@ -86,7 +52,7 @@ describe("hard links in the source", () => {
 
     expect(warnings).toEqual([]);
     expect(result).toMatchObject({ files: 5, sourceBytes: 15 + 6, skipped: 0 });
-    const entries = (await listed(archive)).filter((e) => e.type !== "directory");
+    const entries = (await listEntries(archive)).filter((e) => e.type !== "directory");
     expect(entries.map(({ path, type, size, linkTarget }) => ({ path, type, size, linkTarget }))).toEqual([
       { path: "a.txt", type: "file", size: 15, linkTarget: undefined },
       { path: "b.txt", type: "hardlink", size: 0, linkTarget: "a.txt" },
@@ -96,12 +62,7 @@ describe("hard links in the source", () => {
     ]);
   });
 
-  for (const [reader, read] of Object.entries({
-    "GNU tar": (archive: string, dir: string) => gnuTar(["-xzf", archive, "-C", dir]),
-    bsdtar: (archive: string, dir: string) => bsdTar(["-xzf", archive, "-C", dir]),
-    "Python tarfile": (archive: string, dir: string) =>
-      pythonTar(`tarfile.open(${JSON.stringify(archive)}).extractall(${JSON.stringify(dir)}, filter="data")`),
-  })) {
+  for (const [reader, read] of Object.entries(EXTRACTORS)) {
     test(`${reader} restores them as hard links`, async () => {
       const source = fresh("source");
       writeLinkedTree(source);
@@ -132,7 +93,7 @@ describe("hard links in the source", () => {
     const source = fresh("source");
     writeLinkedTree(source);
     const { archive } = await pack(source, { ignore: ["a.txt"] });
-    const entries = (await listed(archive)).filter((e) => e.type !== "directory");
+    const entries = (await listEntries(archive)).filter((e) => e.type !== "directory");
     expect(entries.find((e) => e.path === "b.txt")).toMatchObject({ type: "file", size: 15 });
     expect(entries.filter((e) => e.type === "hardlink").map((e) => e.linkTarget)).toEqual(["b.txt", "b.txt"]);
     const out = fresh("out");

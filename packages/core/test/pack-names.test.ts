@@ -1,64 +1,21 @@
 import { execFileSync } from "node:child_process";
-import {
-  createReadStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { contents } from "../src/archive/contents.js";
+import { describe, expect, test } from "vitest";
 import { extract } from "../src/archive/extract.js";
-import { packToFile } from "../src/archive/pack-file.js";
-import type { ArchiveEntry, ArchiveWarning } from "../src/archive/types.js";
+import type { PackOptions } from "../src/archive/types.js";
 import { decodePath, encodePath } from "../src/path-bytes.js";
 import { snapshotTree } from "./helpers/extract-tree.js";
+import { listEntries, packCollecting } from "./helpers/pack-and-list.js";
 import { DIR_FF, INNER_FE, LINK_F1, raw, under, writeRawNameTree } from "./helpers/raw-names.js";
-import { bsdTar, gnuTar, listTreeNames, pythonTar } from "./helpers/real-tools.js";
+import { EXTRACTORS, listTreeNames } from "./helpers/real-tools.js";
+import { useTempRoot } from "./helpers/temp-root.js";
 
-let root: string;
+const { root: tempRoot, fresh } = useTempRoot("strongbox-pack-names-");
 
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "strongbox-pack-names-"));
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-
-function fresh(name: string): string {
-  const dir = join(root, name);
-  mkdirSync(dir);
-  return dir;
-}
-
-/** Each real reader, extracting `archive` into `dir`; what it printed on stderr. */
-const READERS: Record<string, (archive: string, dir: string) => string> = {
-  "GNU tar": (archive, dir) => gnuTar(["-xzf", archive, "-C", dir]).stderr,
-  bsdtar: (archive, dir) => bsdTar(["-xzf", archive, "-C", dir]).stderr,
-  "Python tarfile": (archive, dir) =>
-    pythonTar(`tarfile.open(${JSON.stringify(archive)}).extractall(${JSON.stringify(dir)}, filter="tar")`)
-      .stderr,
-};
-
-async function pack(source: string, options: Parameters<typeof packToFile>[2] = {}) {
-  const archive = join(root, "backup.tar.gz");
-  const warnings: ArchiveWarning[] = [];
-  const result = await packToFile(source, archive, { ...options, onWarning: (w) => warnings.push(w) });
-  return { archive, result, warnings };
-}
-
-async function listed(archive: string): Promise<ArchiveEntry[]> {
-  const entries: ArchiveEntry[] = [];
-  for await (const entry of contents(createReadStream(archive))) entries.push(entry);
-  return entries;
-}
+const pack = (source: string, options: PackOptions = {}) =>
+  packCollecting(source, join(tempRoot(), "backup.tar.gz"), options);
 
 describe("pack keeps names that are not UTF-8", () => {
   test("short names go in ustar fields: every reader restores the same bytes, silently", async () => {
@@ -69,9 +26,9 @@ describe("pack keeps names that are not UTF-8", () => {
 
     expect(warnings).toEqual([]);
     expect(result).toMatchObject({ files: 4, symlinks: 1, directories: 1, skipped: 0 });
-    for (const [reader, read] of Object.entries(READERS)) {
+    for (const [reader, read] of Object.entries(EXTRACTORS)) {
       const out = fresh(reader);
-      expect({ reader, stderr: read(archive, out) }).toEqual({ reader, stderr: "" });
+      expect({ reader, stderr: read(archive, out).stderr }).toEqual({ reader, stderr: "" });
       expect({ reader, names: listTreeNames(out) }).toEqual({ reader, names: listTreeNames(source) });
       expect(readlinkSync(under(out, LINK_F1), "buffer")).toEqual(
         readlinkSync(under(source, LINK_F1), "buffer"),
@@ -96,10 +53,10 @@ describe("pack keeps names that are not UTF-8", () => {
 
     expect(warnings).toEqual([]);
     expect(gunzipSync(readFileSync(archive)).includes("hdrcharset=BINARY")).toBe(true);
-    for (const [reader, read] of Object.entries(READERS)) {
+    for (const [reader, read] of Object.entries(EXTRACTORS)) {
       const out = fresh(reader);
       // GNU tar 1.34 reads the bytes right but says it ignores the hdrcharset keyword.
-      const stderr = read(archive, out).replace(
+      const stderr = read(archive, out).stderr.replace(
         /^tar: Ignoring unknown extended header keyword 'hdrcharset'\n/gm,
         "",
       );
@@ -116,7 +73,7 @@ describe("pack keeps names that are not UTF-8", () => {
     const source = fresh("source");
     writeRawNameTree(source);
     const { archive } = await pack(source);
-    const paths = (await listed(archive)).map((entry) => entry.path);
+    const paths = (await listEntries(archive)).map((entry) => entry.path);
     expect(paths.map((path) => encodePath(path).toString("hex")).sort()).toEqual(
       listTreeNames(source)
         .map((name) => encodePath(name.replace(/\/$/, "")).toString("hex"))
@@ -137,7 +94,7 @@ describe("ignore rules see names that are not UTF-8, as git does", () => {
 
     const { archive } = await pack(source, { ignore: [".git/", ".gitignore"] });
 
-    const archived = (await listed(archive)).filter((e) => e.type !== "directory").map((e) => e.path);
+    const archived = (await listEntries(archive)).filter((e) => e.type !== "directory").map((e) => e.path);
     const notIgnoredByGit = gitUntracked(source).filter((path) => path !== ".gitignore");
     expect(archived.sort()).toEqual(notIgnoredByGit.sort());
     expect(archived).not.toContain(decodePath(raw("caf", 0xe9, ".txt")));

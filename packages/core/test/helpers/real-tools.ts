@@ -49,6 +49,14 @@ export function pythonTar(script: string, cwd?: string): ToolOutput {
   return runTool("python3", ["-c", `import tarfile, os, io, sys\n${script}`], cwd);
 }
 
+/** Each real reader, extracting a `.tar.gz` into `dir` (which exists) as its user would. */
+export const EXTRACTORS: Readonly<Record<string, (archive: string, dir: string) => ToolOutput>> = {
+  "GNU tar": (archive, dir) => gnuTar(["-xzf", archive, "-C", dir]),
+  bsdtar: (archive, dir) => bsdTar(["-xzf", archive, "-C", dir]),
+  "Python tarfile": (archive, dir) =>
+    pythonTar(`tarfile.open(${JSON.stringify(archive)}).extractall(${JSON.stringify(dir)}, filter="tar")`),
+};
+
 /** A Go cache shared by the test runs of this machine: the first `go run` builds, later ones reuse. */
 const GO_CACHE = join(tmpdir(), "strongbox-go-cache");
 
