@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
 import { extract } from "../src/archive/extract.js";
 import type { PackOptions } from "../src/archive/types.js";
-import { decodePath, encodePath } from "../src/path-bytes.js";
+import { decodePath, encodePath, fsPath } from "../src/path-bytes.js";
 import { snapshotTree } from "./helpers/extract-tree.js";
 import { listEntries, packCollecting } from "./helpers/pack-and-list.js";
 import { DIR_FF, INNER_FE, LINK_F1, raw, under, writeRawNameTree } from "./helpers/raw-names.js";
@@ -67,6 +67,17 @@ describe("pack keeps names that are not UTF-8", () => {
     const ours = fresh("ours");
     await extract(createReadStream(archive), ours);
     expect(snapshotTree(ours)).toEqual(snapshotTree(source));
+  });
+
+  test("a root folder whose own name is not UTF-8 packs, given decoded", async () => {
+    const source = join(fresh("parent"), decodePath(raw("root-", 0xe9)));
+    mkdirSync(fsPath(source));
+    writeRawNameTree(source);
+    const { archive, warnings } = await pack(source);
+    expect(warnings).toEqual([]);
+    const out = fresh("out");
+    await extract(createReadStream(archive), out);
+    expect(listTreeNames(out)).toEqual(listTreeNames(source));
   });
 
   test("contents lists them decoded, losslessly", async () => {

@@ -2,7 +2,7 @@ import { lstat, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { StrongboxError } from "../errors.js";
 import { createIgnoreMatcher } from "../ignore.js";
-import { decodePath } from "../path-bytes.js";
+import { decodePath, fsPath } from "../path-bytes.js";
 import type { PackWorkerInput } from "./pack-worker-client.js";
 import type { PackOptions } from "./types.js";
 
@@ -54,7 +54,7 @@ export async function resolvePackInput(
 }
 
 async function assertDirectory(absolute: string): Promise<void> {
-  const stat = await lstat(absolute).catch((cause: NodeJS.ErrnoException) => {
+  const stat = await lstat(fsPath(absolute)).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT" || cause.code === "ENOTDIR") {
       throw new StrongboxError("NOT_FOUND", `There is no folder to pack at ${absolute}.`, {
         cause,
@@ -99,7 +99,7 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
     );
   }
   const file = path.join(root, name);
-  const stat = await lstat(file).catch((cause: NodeJS.ErrnoException) => {
+  const stat = await lstat(fsPath(file)).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT") return undefined;
     throw cause;
   });
@@ -109,5 +109,5 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
       details: { ignoreFile: file, size: stat.size },
     });
   }
-  return decodePath(await readFile(file));
+  return decodePath(await readFile(fsPath(file)));
 }

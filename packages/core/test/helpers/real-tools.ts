@@ -77,7 +77,7 @@ export function goTar(program: string, cwd?: string): ToolOutput {
 }
 
 /**
- * Every path under `root`, relative and `/`-separated, read with `encoding: "buffer"` and decoded with
+ * Every path under `root` (itself decoded, as `fsPath` takes it), relative and `/`-separated, read with `encoding: "buffer"` and decoded with
  * `decodePath` (which is lossless: two names compare equal exactly when their bytes do); directories end
  * with `/`. Sorted by bytes.
  */
@@ -93,7 +93,7 @@ export function listTreeNames(root: string): string[] {
       } else names.push(path);
     }
   };
-  visit(Buffer.from(root), "");
+  visit(encodePath(root), "");
   return names.sort(byNameBytes);
 }
 
