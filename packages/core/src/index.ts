@@ -68,6 +68,9 @@ export type {
   ServerState,
 } from "./manager/types.js";
 
+// names that are not UTF-8, held in strings (see path-bytes.ts)
+export { decodePath, encodePath, fsPath, hasRawBytes } from "./path-bytes.js";
+
 // schedules
 export { createBackupScheduler } from "./schedule/scheduler.js";
 export type {

@@ -12,6 +12,8 @@
  * {@link fsPath} to `fs` instead, which is a `Buffer` exactly when the name holds raw bytes.
  */
 
+import { readdirSync, renameSync } from "node:fs";
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** Lone surrogates only: with the `u` flag a surrogate pair is one code point and never matches. */
 const RAW_BYTE = /[\uDC80-\uDCFF]/u;
@@ -67,6 +69,16 @@ export function fsPath(path: string): string | Buffer {
 /** Reads the name of an `fs` entry read with `{ encoding: "buffer" }`. */
 export function decodeFsName(name: Buffer | string): string {
   return typeof name === "string" ? name : decodePath(name);
+}
+
+/** The names in a directory, decoded with {@link decodePath} (`fs`'s own decoding would mangle some). */
+export function listNames(directory: string): string[] {
+  return readdirSync(fsPath(directory), { encoding: "buffer" }).map((name) => decodePath(name));
+}
+
+/** `renameSync` for decoded paths. */
+export function renamePath(from: string, to: string): void {
+  renameSync(fsPath(from), fsPath(to));
 }
 
 function decodeLossless(bytes: Uint8Array): string {

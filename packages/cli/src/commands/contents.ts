@@ -7,16 +7,19 @@ import { type Command, type CommandContext, expectPositionals, parseCommandArgs 
 import { requireTarget, TARGET_HELP, TARGET_OPTIONS, withManager } from "../manager-from-flags.js";
 import { createOutput, type Output } from "../output.js";
 import { requireFile } from "../paths.js";
+import { quoteName } from "../tar-quote.js";
 
 const USAGE = `Usage: strongbox contents <file.tar.gz> [options]
        strongbox contents <uuid> --storage <URL> --server <ID> [options]
 
-Lists the entries of an archive, like "tar -tvzf" (use "strongbox list" for backups).
+Lists the entries of an archive, like "tar -tvzf" (use "strongbox list" for backups), names quoted as
+tar prints them (a byte that is not UTF-8 as \\ooo, a backslash as \\\\).
 With --storage, the archive is that of a successful backup, read from the storage.
 
 Options:
 ${TARGET_HELP}
-      --json               Print a JSON array of {path, type, size, mode, mtime, linkTarget?}
+      --json               Print a JSON array of {path, type, size, mode, mtime, linkTarget?}; a byte of a
+                           name that is not UTF-8 is written as the escape \\udc80-\\udcff
   -h, --help               Show this help`;
 
 const OPTIONS = TARGET_OPTIONS;
@@ -78,15 +81,16 @@ const TYPE_LETTERS: Record<ArchiveEntry["type"], string> = {
   other: "?",
 };
 
-/** `drwxr-xr-x          0 2024-05-01 12:00 plugins/`, times in UTC. */
+/** `drwxr-xr-x          0 2024-05-01 12:00 plugins/`, times in UTC, names quoted as `tar -t` does. */
 export function formatEntry(entry: ArchiveEntry): string {
   const permissions = [..."rwxrwxrwx"].map((letter, bit) => (entry.mode & (0o400 >> bit) ? letter : "-"));
   const time = entry.mtime.toISOString().slice(0, 16).replace("T", " ");
-  const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
+  const path = quoteName(entry.path);
+  const name = entry.type === "directory" && !path.endsWith("/") ? `${path}/` : path;
   const link =
     entry.linkTarget === undefined
       ? ""
-      : `${entry.type === "hardlink" ? " link to" : " ->"} ${entry.linkTarget}`;
+      : `${entry.type === "hardlink" ? " link to" : " ->"} ${quoteName(entry.linkTarget)}`;
   const size = String(entry.size).padStart(10);
   return `${TYPE_LETTERS[entry.type]}${permissions.join("")} ${size} ${time} ${name}${link}`;
 }

@@ -10,6 +10,7 @@ import {
   withManager,
 } from "../manager-from-flags.js";
 import { createOutput } from "../output.js";
+import { unquoteName } from "../tar-quote.js";
 
 const USAGE = `Usage: strongbox restore <uuid> <dir> --storage <URL> --server <ID> [options]
 
@@ -20,7 +21,8 @@ other files stay. Entries that would write outside <dir> are refused.
 Options:
 ${TARGET_HELP}
       --truncate           Make <dir> hold exactly the backup; nothing is removed unless the archive is good
-      --only <path>        Restore only this file or directory (relative to the backup's root); repeatable
+      --only <path>        Restore only this file or directory (relative to the backup's root), plain or
+                           as "strongbox contents" prints it (\\351 for a byte); repeatable
 ${RATE_LIMIT_HELP}
       --json               Print the backup restored as {object: "backup", attributes: {...}}
   -h, --help               Show this help`;
@@ -50,7 +52,7 @@ export const command: Command = {
       const found = await manager.get(target.server, uuid!);
       await manager.restore(target.server, found.uuid, {
         truncate,
-        ...(values.only && { only: values.only }),
+        ...(values.only && { only: values.only.map(unquoteName) }),
         signal: context.signal,
         ...(rateLimit !== undefined && { rateLimit }),
       });

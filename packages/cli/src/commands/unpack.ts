@@ -5,6 +5,7 @@ import { type Command, expectPositionals, parseCommandArgs } from "../command.js
 import { describeCounts } from "../format.js";
 import { createOutput } from "../output.js";
 import { requireFile } from "../paths.js";
+import { unquoteName } from "../tar-quote.js";
 
 const USAGE = `Usage: strongbox unpack <file.tar.gz> <dir> [options]
 
@@ -14,7 +15,8 @@ Entries that would write outside <dir> (absolute paths, .., symlinks) are refuse
 
 Options:
       --truncate      Make <dir> hold exactly the archive; nothing is removed unless the archive is good
-      --only <path>   Extract only this file or directory (relative to the archive root); repeatable
+      --only <path>   Extract only this file or directory (relative to the archive root), plain or as
+                      "strongbox contents" and "tar -t" print it (\\351 for a byte); repeatable
       --json          Print the result as JSON: {target, checksum, files, directories, symlinks, bytes}
   -h, --help          Show this help`;
 
@@ -41,7 +43,7 @@ export const command: Command = {
     try {
       result = await extract(source, target, {
         mode: values.truncate ? "truncate" : "merge",
-        only: values.only,
+        only: values.only?.map(unquoteName),
         totalBytes,
         signal: context.signal,
         onProgress: progress.update,

@@ -2,6 +2,7 @@ import { lstat, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { StrongboxError } from "../errors.js";
 import { createIgnoreMatcher } from "../ignore.js";
+import { decodePath, fsPath } from "../path-bytes.js";
 import type { PackWorkerInput } from "./pack-worker-client.js";
 import type { PackOptions } from "./types.js";
 
@@ -53,7 +54,7 @@ export async function resolvePackInput(
 }
 
 async function assertDirectory(absolute: string): Promise<void> {
-  const stat = await lstat(absolute).catch((cause: NodeJS.ErrnoException) => {
+  const stat = await lstat(fsPath(absolute)).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT" || cause.code === "ENOTDIR") {
       throw new StrongboxError("NOT_FOUND", `There is no folder to pack at ${absolute}.`, {
         cause,
@@ -83,7 +84,10 @@ async function assertDirectory(absolute: string): Promise<void> {
   }
 }
 
-/** The rules of `root/name`, or "" when there is no such regular file (a symlink is not followed). */
+/**
+ * The rules of `root/name`, or "" when there is no such regular file (a symlink is not followed). Read as
+ * bytes and decoded like names are, so a rule can name a file whose name is not UTF-8.
+ */
 async function readIgnoreFile(root: string, name: string): Promise<string> {
   if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
     throw new StrongboxError(
@@ -95,7 +99,7 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
     );
   }
   const file = path.join(root, name);
-  const stat = await lstat(file).catch((cause: NodeJS.ErrnoException) => {
+  const stat = await lstat(fsPath(file)).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "ENOENT") return undefined;
     throw cause;
   });
@@ -105,5 +109,5 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
       details: { ignoreFile: file, size: stat.size },
     });
   }
-  return readFile(file, "utf8");
+  return decodePath(await readFile(fsPath(file)));
 }

@@ -1,6 +1,7 @@
-import { isUtf8 } from "node:buffer";
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from "node:fs";
 import type { IgnoreMatcher } from "../ignore.js";
+import { decodePath, fsPath } from "../path-bytes.js";
+import { HardLinkIndex, hardLinkKey } from "./pack-hard-links.js";
 import type { PackCounters, PackTreeStats } from "./pack-worker-protocol.js";
 import { encodeTarHeader, type TarEntryHeader } from "./tar-header.js";
 import { type BlockSink, TarBlockWriter } from "./tar-writer.js";
@@ -35,7 +36,8 @@ export interface PackTreeOptions {
 /**
  * Writes the tar stream of `root` synchronously (this runs in the pack worker). Type, size and mode of
  * a file come from `fstat` on the open descriptor, so what the header says is what gets read; a file
- * that changes, vanishes or cannot be read costs a warning, never the archive.
+ * that changes, vanishes or cannot be read costs a warning, never the archive. A file with several
+ * names is archived once, under the first name the walk meets; the others become hard-link entries.
  *
  * @throws when `root` cannot be listed, or whatever `checkCancelled` throws.
  */
@@ -54,6 +56,7 @@ export function packTree(root: string, options: PackTreeOptions): PackTreeStats 
     options.checkCancelled,
     options.findIncompressible,
   );
+  const hardLinks = new HardLinkIndex();
   const warn = (code: ArchiveWarningCode, path: string, message: string, skipped: boolean): void => {
     if (skipped) stats.skipped++;
     options.onWarning({ code, path, message });
@@ -75,7 +78,7 @@ export function packTree(root: string, options: PackTreeOptions): PackTreeStats 
         return true;
       },
       file(absolute, relative) {
-        if (packFile(writer, absolute, relative, warn)) stats.files++;
+        if (packFile(writer, hardLinks, absolute, relative, warn)) stats.files++;
       },
       symlink(absolute, relative) {
         if (packSymlink(writer, absolute, relative, warn)) stats.symlinks++;
@@ -106,11 +109,17 @@ function headerOf(path: string, type: TarEntryHeader["type"], stat: Stats, size 
   };
 }
 
-/** Archives one regular file; false when it was skipped. */
-function packFile(writer: TarBlockWriter, absolute: string, relative: string, warn: Warn): boolean {
+/** Archives one regular file, or a hard link to an earlier name of it; false when it was skipped. */
+function packFile(
+  writer: TarBlockWriter,
+  hardLinks: HardLinkIndex,
+  absolute: string,
+  relative: string,
+  warn: Warn,
+): boolean {
   let fd: number;
   try {
-    fd = openSync(absolute, OPEN_FLAGS);
+    fd = openSync(fsPath(absolute), OPEN_FLAGS);
   } catch (cause) {
     warnOpenFailure(cause, relative, warn);
     return false;
@@ -121,7 +130,16 @@ function packFile(writer: TarBlockWriter, absolute: string, relative: string, wa
       warn("FILE_CHANGED", relative, `Skipped "${relative}": it stopped being a regular file.`, true);
       return false;
     }
+    const linkKey = before.nlink > 1 ? hardLinkKey(fd) : undefined;
+    const earlier = linkKey === undefined ? undefined : hardLinks.earlierName(linkKey);
+    if (earlier !== undefined) {
+      // No data follows a hard-link entry, so nothing read here can disagree with its header.
+      writer.write(encodeTarHeader({ ...headerOf(relative, "hardlink", before), linkTarget: earlier }));
+      return true;
+    }
     writer.write(encodeTarHeader(headerOf(relative, "file", before, before.size)));
+    // From here the entry is in the archive whatever its reading brings, so later names can link to it.
+    if (linkKey !== undefined) hardLinks.remember(linkKey, before.nlink, relative);
     const { read, error } = writer.writeFileData(fd, before.size);
     if (error !== undefined) {
       const message = `Reading "${relative}" failed after ${read} of ${before.size} bytes (${error.code ?? error.message}); the rest was archived as zeros.`;
@@ -165,7 +183,7 @@ function packSymlink(writer: TarBlockWriter, absolute: string, relative: string,
   if (stat === undefined) return false;
   let target: Buffer;
   try {
-    target = readlinkSync(absolute, { encoding: "buffer" });
+    target = readlinkSync(fsPath(absolute), { encoding: "buffer" });
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT")
@@ -173,18 +191,14 @@ function packSymlink(writer: TarBlockWriter, absolute: string, relative: string,
     else warn("FILE_CHANGED", relative, `Skipped "${relative}": it stopped being a symlink.`, true);
     return false;
   }
-  if (!isUtf8(target)) {
-    warn("INVALID_NAME", relative, `Skipped symlink "${relative}": its target is not valid UTF-8.`, true);
-    return false;
-  }
-  writer.write(encodeTarHeader({ ...headerOf(relative, "symlink", stat), linkTarget: target.toString() }));
+  writer.write(encodeTarHeader({ ...headerOf(relative, "symlink", stat), linkTarget: decodePath(target) }));
   return true;
 }
 
 /** lstat that turns a vanished path into a warning (undefined) instead of an error. */
 function lstatEntry(absolute: string, relative: string, warn: Warn): Stats | undefined {
   try {
-    return lstatSync(absolute);
+    return lstatSync(fsPath(absolute));
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {

@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { IgnoreMatcher } from "../ignore.js";
+import { listNames, renamePath } from "../path-bytes.js";
 import { swapFailure } from "./extract-errors.js";
 import { isWorkFolderName } from "./staging-names.js";
 import { planKeepingSwap } from "./swap-keep.js";
@@ -39,7 +40,7 @@ export function swapIn(
   mode: RestoreMode,
   selection: ReadonlySet<string> | undefined,
   keep?: IgnoreMatcher,
-  rename: Rename = renameSync,
+  rename: Rename = renamePath,
 ): ReadonlySet<string> {
   if (mode === "truncate" && selection === undefined) {
     const plan = keep ? planKeepingSwap(folders, keep) : planTruncate(folders);
@@ -55,10 +56,10 @@ export function swapIn(
  */
 export function planTruncate(folders: SwapFolders): SwapPlan {
   const plan: SwapPlan = { moves: [], merged: new Set() };
-  for (const name of readdirSync(folders.target)) {
+  for (const name of listNames(folders.target)) {
     if (!isWorkFolderName(name)) plan.moves.push({ kind: "aside", path: name });
   }
-  for (const name of readdirSync(folders.staging)) {
+  for (const name of listNames(folders.staging)) {
     if (!isWorkFolderName(name)) plan.moves.push({ kind: "in", path: name });
   }
   return plan;
@@ -68,7 +69,7 @@ export function planTruncate(folders: SwapFolders): SwapPlan {
  * Makes the moves of a plan; if one fails, undoes the ones made, newest first, so the target is as it
  * was. Entries moved aside stay in the aside folder for the caller to delete once it is done.
  */
-export function executeSwap(folders: SwapFolders, plan: SwapPlan, rename: Rename = renameSync): void {
+export function executeSwap(folders: SwapFolders, plan: SwapPlan, rename: Rename = renamePath): void {
   const done: number[] = [];
   let asideMade = false;
   try {

@@ -7,10 +7,10 @@ import {
   futimesSync,
   lstatSync,
   openSync,
-  readdirSync,
   rmSync,
 } from "node:fs";
 import { join } from "node:path";
+import { fsPath, listNames } from "../path-bytes.js";
 import { isWorkFolderName } from "./staging-names.js";
 
 /**
@@ -29,15 +29,15 @@ export function removeTree(path: string): void {
 }
 
 function makeFoldersWritable(path: string): void {
-  const stats = lstatSync(path, { throwIfNoEntry: false });
+  const stats = lstatSync(fsPath(path), { throwIfNoEntry: false });
   if (!stats?.isDirectory()) return;
-  chmodSync(path, 0o700);
-  for (const name of readdirSync(path)) makeFoldersWritable(join(path, name));
+  chmodSync(fsPath(path), 0o700);
+  for (const name of listNames(path)) makeFoldersWritable(join(path, name));
 }
 
 /** Removes staging and aside folders that an interrupted extract left in `target`. */
 export function removeLeftoverWorkFolders(target: string): void {
-  for (const name of readdirSync(target)) if (isWorkFolderName(name)) removeTree(join(target, name));
+  for (const name of listNames(target)) if (isWorkFolderName(name)) removeTree(join(target, name));
 }
 
 /** Mode and mtime to give a directory once its contents are in place. */
@@ -52,7 +52,7 @@ export interface DirectoryMetadata {
  * symlink standing at `path` is never followed to some folder elsewhere.
  */
 export function setDirectoryMetadata(path: string, metadata: DirectoryMetadata): void {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  const fd = openSync(fsPath(path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
     if (!fstatSync(fd).isDirectory()) return;
     fchmodSync(fd, metadata.mode);

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
+import { fsPath } from "../path-bytes.js";
 import { limitExceeded, unsafeEntry } from "./extract-errors.js";
 import type { ResolvedLimits } from "./extract-limits.js";
 import { ancestorsOf, depthOf, isSelected, normalizeEntryPath, parentOf } from "./safe-path.js";
@@ -127,7 +128,7 @@ export class StagingWriter implements TarSink {
   finish(): void {
     for (const [path, link] of this.symlinks) {
       const full = this.full(path);
-      symlinkSync(link.target, full);
+      symlinkSync(fsPath(link.target), full);
       lutimesSync(full, link.mtime, link.mtime);
     }
   }
@@ -227,8 +228,15 @@ export class StagingWriter implements TarSink {
     } catch {
       throw unsafeEntry(path, `is a hard link to "${entry.linkTarget}", outside the target`);
     }
-    // A link to something `only` left out has nothing to point to; it is skipped with its target.
-    if (target === path || !isSelected(target, this.options.selection)) return;
+    if (target === path) return;
+    // Its data came with the name `only` leaves out, so it was never written: refused, not left out.
+    if (!isSelected(target, this.options.selection)) {
+      throw new StrongboxError(
+        "INVALID_INPUT",
+        `"${path}" is a hard link to "${target}", which the paths to restore leave out; add "${target}" to them. Nothing was restored.`,
+        { details: { path, target } },
+      );
+    }
     if (this.symlinkOnPath(target) || !this.isStagedFile(target)) {
       throw unsafeEntry(path, `is a hard link to "${target}", which is not a file extracted before it`);
     }
@@ -298,8 +306,9 @@ export class StagingWriter implements TarSink {
     }
   }
 
-  private full(path: string): string {
-    return join(this.options.staging, path);
+  /** Where `path` is staged, as `fs` must be given it (bytes when the name is not UTF-8). */
+  private full(path: string): string | Buffer {
+    return fsPath(join(this.options.staging, path));
   }
 }
 

@@ -1,7 +1,8 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { decodePath, encodePath } from "../path-bytes.js";
 
-/** Records are written once this many characters wait in memory. */
-const FLUSH_CHARACTERS = 64 * 1024;
+/** Records are written once this many bytes wait in memory. */
+const FLUSH_BYTES = 64 * 1024;
 /** Bytes read at a time when the journal is replayed. */
 const READ_BYTES = 64 * 1024;
 
@@ -18,8 +19,8 @@ export interface JournalRecord {
  */
 export class SwapJournal {
   private readonly fd: number;
-  private pending: string[] = [];
-  private pendingCharacters = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   /** Bytes of records taken out of `pending` that are not in the file yet. */
   private unwritten = Buffer.alloc(0);
 
@@ -29,10 +30,11 @@ export class SwapJournal {
 
   /** Notes a move; the record is kept even when writing the batch it completes fails (and throws). */
   record(entry: JournalRecord): void {
-    const line = `${entry.aside ?? ""}\0${entry.path}\0`;
+    // Paths are written as their bytes, so a name that is not UTF-8 is replayed unchanged.
+    const line = encodePath(`${entry.aside ?? ""}\0${entry.path}\0`);
     this.pending.push(line);
-    this.pendingCharacters += line.length;
-    if (this.pendingCharacters >= FLUSH_CHARACTERS) this.flush();
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
   }
 
   /** Every record, in the order recorded, read back in slices. */
@@ -61,9 +63,9 @@ export class SwapJournal {
 
   private flush(): void {
     if (this.pending.length > 0) {
-      this.unwritten = Buffer.concat([this.unwritten, Buffer.from(this.pending.join(""), "utf8")]);
+      this.unwritten = Buffer.concat([this.unwritten, ...this.pending]);
       this.pending = [];
-      this.pendingCharacters = 0;
+      this.pendingBytes = 0;
     }
     while (this.unwritten.length > 0)
       this.unwritten = this.unwritten.subarray(writeSync(this.fd, this.unwritten));
@@ -79,7 +81,7 @@ class FieldReader {
     const bytes = this.carry.length === 0 ? slice : Buffer.concat([this.carry, slice]);
     let start = 0;
     for (let end = bytes.indexOf(0); end !== -1; end = bytes.indexOf(0, start)) {
-      const field = bytes.toString("utf8", start, end);
+      const field = decodePath(bytes.subarray(start, end));
       start = end + 1;
       if (this.aside === undefined) this.aside = field;
       else {

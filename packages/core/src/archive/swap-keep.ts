@@ -1,6 +1,7 @@
-import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { IgnoreMatcher } from "../ignore.js";
+import { fsPath, listNames } from "../path-bytes.js";
 import { isWorkFolderName } from "./staging-names.js";
 import type { SwapFolders, SwapMove, SwapPlan } from "./staging-swap.js";
 
@@ -14,9 +15,9 @@ export function planKeepingSwap(folders: SwapFolders, keep: IgnoreMatcher): Swap
   const moves: SwapMove[] = [];
   const merged: string[] = [];
   const at = (root: string, path: string): Stats | undefined =>
-    lstatSync(join(root, path), { throwIfNoEntry: false });
+    lstatSync(fsPath(join(root, path)), { throwIfNoEntry: false });
   const names = (root: string, dir: string): string[] =>
-    readdirSync(join(root, dir)).filter((name) => dir !== "" || !isWorkFolderName(name));
+    listNames(join(root, dir)).filter((name) => dir !== "" || !isWorkFolderName(name));
   const child = (dir: string, name: string): string => (dir === "" ? name : `${dir}/${name}`);
 
   /** Rebuilds the directory `dir`, present in the target; true when it kept anything inside. */

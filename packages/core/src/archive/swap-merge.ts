@@ -1,11 +1,12 @@
 import { type Dirent, mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { decodePath, fsPath } from "../path-bytes.js";
 import { swapFailure, unsafeEntry } from "./extract-errors.js";
 import { isWorkFolderName, STAGING_PREFIX } from "./staging-names.js";
 import type { SwapFolders } from "./staging-swap.js";
 import { type JournalRecord, SwapJournal } from "./swap-journal.js";
 
-/** Renames `from` to `to` (injectable, so tests can make a move fail). */
+/** Renames `from` to `to`, decoded paths (injectable, so tests can make a move fail). */
 export type Rename = (from: string, to: string) => void;
 
 /**
@@ -90,10 +91,11 @@ function walkStaged(
 ): void {
   const walk = (dir: string): void => {
     const present = listByName(join(folders.target, dir));
-    for (const staged of readdirSync(join(folders.staging, dir), { withFileTypes: true })) {
-      if (dir === "" && isWorkFolderName(staged.name)) continue;
-      const path = dir === "" ? staged.name : `${dir}/${staged.name}`;
-      const existing = present.get(byteKey(staged.name));
+    for (const staged of listEntries(join(folders.staging, dir))) {
+      const name = decodePath(staged.name);
+      if (dir === "" && isWorkFolderName(name)) continue;
+      const path = dir === "" ? name : `${dir}/${name}`;
+      const existing = present.get(name);
       if (existing && staged.isDirectory() && !replaceWhole?.has(path)) {
         if (existing.isDirectory()) {
           visit({ path, existing, merge: true });
@@ -145,15 +147,13 @@ function removeEmptyBuckets(aside: string, setAside: number): void {
 }
 
 /**
- * The entries of a target directory by name, with their type as the kernel reports it: one listing per
- * directory instead of an `lstat` per entry. Names are keyed by their bytes, so a name that is not valid
- * UTF-8 can never pass for a staged one.
+ * The entries of a target directory by decoded name (one per byte string, see `path-bytes.ts`), with their
+ * type as the kernel reports it: one listing per directory instead of an `lstat` per entry.
  */
 function listByName(directory: string): Map<string, Dirent<Buffer>> {
-  const entries = readdirSync(directory, { withFileTypes: true, encoding: "buffer" });
-  return new Map(entries.map((entry) => [entry.name.toString("latin1"), entry]));
+  return new Map(listEntries(directory).map((entry) => [decodePath(entry.name), entry]));
 }
 
-function byteKey(name: string): string {
-  return Buffer.from(name, "utf8").toString("latin1");
+function listEntries(directory: string): Dirent<Buffer>[] {
+  return readdirSync(fsPath(directory), { withFileTypes: true, encoding: "buffer" });
 }

@@ -1,9 +1,13 @@
+import { decodePath } from "../path-bytes.js";
 import { corruptArchive } from "./extract-errors.js";
 
 /** Size of a tar block: headers are one block, data is padded to whole blocks. */
 export const BLOCK_SIZE = 512;
 
-/** The fields of one 512-byte tar header, decoded but not yet merged with pax or GNU long names. */
+/**
+ * The fields of one 512-byte tar header, decoded but not yet merged with pax or GNU long names. Names are
+ * decoded with {@link decodePath}, so bytes that are not UTF-8 are kept.
+ */
 export interface RawTarHeader {
   name: string;
   mode: number;
@@ -14,8 +18,6 @@ export interface RawTarHeader {
   typeflag: string;
   linkname: string;
 }
-
-const utf8 = new TextDecoder("utf-8");
 
 /** True when the block holds only zero bytes: the end-of-archive marker. */
 export function isZeroBlock(block: Uint8Array): boolean {
@@ -29,18 +31,19 @@ export function isZeroBlock(block: Uint8Array): boolean {
  */
 export function decodeHeader(block: Uint8Array): RawTarHeader {
   verifyChecksum(block);
-  const magic = readString(block, 257, 6);
-  const name = readString(block, 0, 100);
+  const magic = decodePath(readField(block, 257, 6));
+  const name = readField(block, 0, 100);
   // Only POSIX ustar has the prefix field; GNU tar stores atime/ctime in those bytes.
-  const prefix = magic === "ustar" ? readString(block, 345, 155) : "";
+  const prefix = magic === "ustar" ? readField(block, 345, 155) : new Uint8Array(0);
   const typeflag = block[156] === 0 ? "0" : String.fromCharCode(block[156] ?? 0x30);
   return {
-    name: prefix === "" ? name : `${prefix}/${name}`,
+    // Joined as bytes: the name is decoded whole, never as two halves.
+    name: decodePath(prefix.length === 0 ? name : Buffer.concat([prefix, SLASH, name])),
     mode: readNumber(block, 100, 8, "mode"),
     size: readNumber(block, 124, 12, "size"),
     mtime: readNumber(block, 136, 12, "mtime"),
     typeflag,
-    linkname: readString(block, 157, 100),
+    linkname: decodePath(readField(block, 157, 100)),
   };
 }
 
@@ -59,11 +62,14 @@ function verifyChecksum(block: Uint8Array): void {
   }
 }
 
-function readString(block: Uint8Array, offset: number, length: number): string {
+const SLASH = Buffer.from("/");
+
+/** The bytes of a NUL-terminated (or full-width) string field. */
+function readField(block: Uint8Array, offset: number, length: number): Uint8Array {
   let end = offset;
   const limit = offset + length;
   while (end < limit && block[end] !== 0) end++;
-  return utf8.decode(block.subarray(offset, end));
+  return block.subarray(offset, end);
 }
 
 /** Reads an octal field, or a base-256 one (first byte with the high bit set) for large values. */

@@ -1,3 +1,4 @@
+import { decodePath } from "../path-bytes.js";
 import { corruptArchive } from "./extract-errors.js";
 import { BLOCK_SIZE, decodeHeader, isZeroBlock, type RawTarHeader } from "./tar-parse-header.js";
 import { parsePaxRecords, parsePaxSize, parsePaxTime } from "./tar-parse-pax.js";
@@ -5,7 +6,10 @@ import { parsePaxRecords, parsePaxSize, parsePaxTime } from "./tar-parse-pax.js"
 /** What an entry is, as far as extracting goes. */
 export type TarEntryKind = "file" | "directory" | "symlink" | "hardlink" | "device" | "fifo" | "unsupported";
 
-/** One archive entry with pax and GNU long names already applied. The path is as stored, not validated. */
+/**
+ * One archive entry with pax and GNU long names already applied. The path is as stored, not validated;
+ * names are decoded with `decodePath`, so bytes that are not UTF-8 are kept (see `path-bytes.ts`).
+ */
 export interface TarEntry {
   path: string;
   kind: TarEntryKind;
@@ -48,8 +52,6 @@ const KIND_BY_TYPEFLAG: Record<string, TarEntryKind> = {
 
 type MetaKind = "pax" | "paxGlobal" | "longName" | "longLink";
 const META_BY_TYPEFLAG: Record<string, MetaKind> = { x: "pax", g: "paxGlobal", L: "longName", K: "longLink" };
-
-const utf8 = new TextDecoder("utf-8");
 
 /**
  * A push parser for tar streams (ustar, pax `x`/`g`, GNU `L`/`K`, base-256 numbers): feed it inflated
@@ -203,7 +205,7 @@ export class TarParser {
     else {
       // GNU long names are C strings: the name stops at the first NUL.
       const nul = meta.bytes.indexOf(0);
-      const value = utf8.decode(nul < 0 ? meta.bytes : meta.bytes.subarray(0, nul));
+      const value = decodePath(nul < 0 ? meta.bytes : meta.bytes.subarray(0, nul));
       if (meta.kind === "longName") this.pending.longName = value;
       else this.pending.longLink = value;
     }

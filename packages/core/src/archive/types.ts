@@ -22,7 +22,7 @@ export type ArchiveWarningCode =
 /** A non-fatal problem with one path; the operation goes on. */
 export interface ArchiveWarning {
   code: ArchiveWarningCode;
-  /** The path, relative to the root, `/`-separated (best effort for names that are not UTF-8). */
+  /** The path, relative to the root, `/`-separated; bytes that are not UTF-8 as `decodePath` gives them. */
   path: string;
   /** A sentence for people. */
   message: string;
@@ -59,7 +59,7 @@ export interface PackResult {
   checksum: string;
   /** Size of the archive in bytes. */
   bytes: number;
-  /** Regular files archived. */
+  /** Regular files archived, hard-link entries (second and later names of a file) included. */
   files: number;
   /** Directories archived. */
   directories: number;
@@ -125,6 +125,7 @@ export interface ExtractResult {
 
 /** One entry of an archive, as `contents` lists it. */
 export interface ArchiveEntry {
+  /** As stored; bytes that are not UTF-8 are U+DC80–U+DCFF (see `decodePath`), so no name is lost. */
   path: string;
   type: "file" | "directory" | "symlink" | "hardlink" | "other";
   size: number;

@@ -1,9 +1,12 @@
-import { isUtf8 } from "node:buffer";
 import { type Dirent, readdirSync } from "node:fs";
 import type { IgnoreMatcher } from "../ignore.js";
+import { decodePath, fsPath } from "../path-bytes.js";
 import type { ArchiveWarningCode } from "./types.js";
 
-/** What the walk finds, one call per path, parents before children, siblings sorted by name bytes. */
+/**
+ * What the walk finds, one call per path, parents before children, siblings sorted by name bytes. Paths
+ * are decoded with `decodePath`: give them to `fs` through `fsPath`.
+ */
 export interface WalkVisitor {
   /** A directory; return false to leave its contents out (it vanished or changed type). */
   directory(absolute: string, relative: string): boolean;
@@ -11,7 +14,7 @@ export interface WalkVisitor {
   symlink(absolute: string, relative: string): void;
   /** A fifo, socket or device: never opened. */
   special(relative: string, kind: string): void;
-  /** A path the walk itself could not handle (a name that is not UTF-8, a folder it could not list). */
+  /** A path the walk itself could not handle (a folder it could not list). */
   problem(code: ArchiveWarningCode, relative: string, message: string): void;
 }
 
@@ -34,8 +37,8 @@ interface Frame {
 
 /**
  * Walks `root` depth-first with synchronous calls (it runs in the pack worker), without following
- * symlinks. Names are read as bytes so that one that is not valid UTF-8 is reported instead of being
- * silently mangled. An explicit stack keeps deep trees off the call stack.
+ * symlinks. Names are read as bytes and decoded losslessly, so one that is not valid UTF-8 is archived
+ * like any other (and ignore rules see it decoded). An explicit stack keeps deep trees off the call stack.
  *
  * @throws the listing error when `root` itself cannot be listed.
  */
@@ -61,13 +64,8 @@ function visitEntry(
   options: WalkOptions,
   visitor: WalkVisitor,
 ): Frame | undefined {
-  // Decoded even when not UTF-8, so a warning can name the path as closely as a string allows.
-  const name = dirent.name.toString();
+  const name = decodePath(dirent.name);
   const relative = frame.relative === "" ? name : `${frame.relative}/${name}`;
-  if (!isUtf8(dirent.name)) {
-    visitor.problem("INVALID_NAME", relative, `Skipped "${relative}": its name is not valid UTF-8.`);
-    return undefined;
-  }
   const absolute = frame.absolute.endsWith("/") ? frame.absolute + name : `${frame.absolute}/${name}`;
   const isDirectory = dirent.isDirectory();
   if (options.exclude.has(absolute) || options.ignore.ignores(relative, isDirectory)) return undefined;
@@ -99,7 +97,7 @@ function enterDirectory(absolute: string, relative: string, visitor: WalkVisitor
 
 /** Sorting by name bytes makes archives of the same tree identical whatever order readdir returns. */
 function listSorted(directory: string): Dirent<Buffer>[] {
-  const entries = readdirSync(directory, { withFileTypes: true, encoding: "buffer" });
+  const entries = readdirSync(fsPath(directory), { withFileTypes: true, encoding: "buffer" });
   return entries.sort((a, b) => Buffer.compare(a.name, b.name));
 }
 

@@ -1,6 +1,10 @@
 import { gzipSync } from "node:zlib";
+import { encodePath } from "../../src/path-bytes.js";
 
-/** One entry to write into a crafted tar stream; anything may be hostile. */
+/**
+ * One entry to write into a crafted tar stream; anything may be hostile. Names are written with
+ * `encodePath`, so U+DC80–U+DCFF in a name stand for raw bytes that are not UTF-8.
+ */
 export interface CraftEntry {
   path: string;
   /** A tar typeflag by name, or any raw typeflag character. Default `file`. */
@@ -106,17 +110,17 @@ function paxBody(records: Record<string, string>): Uint8Array {
   let body = "";
   for (const [key, value] of Object.entries(records)) {
     const record = ` ${key}=${value}\n`;
-    const rest = encoder.encode(record).length;
+    const rest = encodePath(record).length;
     // The length counts its own digits.
     let length = rest + 1;
     while (String(length).length + rest !== length) length = String(length).length + rest;
     body += `${length}${record}`;
   }
-  return encoder.encode(body);
+  return encodePath(body);
 }
 
 function cString(value: string): Uint8Array {
-  const bytes = encoder.encode(value);
+  const bytes = encodePath(value);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
@@ -168,7 +172,7 @@ function header(fields: HeaderFields): Uint8Array {
 }
 
 function writeString(block: Uint8Array, offset: number, length: number, value: string): void {
-  block.set(encoder.encode(value).subarray(0, length), offset);
+  block.set(encodePath(value).subarray(0, length), offset);
 }
 
 function writeOctal(block: Uint8Array, offset: number, length: number, value: number): void {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { decodePath, fsPath } from "../../src/path-bytes.js";
 
 /** What a snapshot records of one path (ownership left out: extract never takes it from an archive). */
 export interface TreeNode {
@@ -18,7 +19,8 @@ export interface TreeNode {
 
 /**
  * Every path under `root` with its type, mode, mtime and content digest, by `/`-separated relative path.
- * Symlinks are recorded, never followed.
+ * Symlinks are recorded, never followed. Names and link targets that are not UTF-8 are read as bytes and
+ * decoded with `decodePath`, so two names differ here exactly when their bytes do.
  */
 export function snapshotTree(
   root: string,
@@ -26,11 +28,12 @@ export function snapshotTree(
 ): Record<string, TreeNode> {
   const tree: Record<string, TreeNode> = {};
   const visit = (dir: string, prefix: string): void => {
-    for (const name of readdirSync(dir).sort()) {
+    const names = readdirSync(fsPath(dir), { encoding: "buffer" }).sort(Buffer.compare).map(decodePath);
+    for (const name of names) {
       const path = prefix === "" ? name : `${prefix}/${name}`;
       if (skip(path)) continue;
       const full = join(dir, name);
-      const stats = lstatSync(full);
+      const stats = lstatSync(fsPath(full));
       const node: TreeNode = {
         type: stats.isFile()
           ? "file"
@@ -43,10 +46,12 @@ export function snapshotTree(
         mtime: Math.floor(stats.mtimeMs / 1000),
       };
       if (node.type === "file") {
-        node.digest = createHash("sha256").update(readFileSync(full)).digest("hex");
+        node.digest = createHash("sha256")
+          .update(readFileSync(fsPath(full)))
+          .digest("hex");
         node.links = stats.nlink;
       }
-      if (node.type === "symlink") node.linkTarget = readlinkSync(full);
+      if (node.type === "symlink") node.linkTarget = decodePath(readlinkSync(fsPath(full), "buffer"));
       tree[path] = node;
       if (node.type === "directory") visit(full, path);
     }
