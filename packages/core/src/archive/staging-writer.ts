@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
 import { limitExceeded, unsafeEntry } from "./extract-errors.js";
 import type { ResolvedLimits } from "./extract-limits.js";
+import { fsTime } from "./fs-time.js";
 import { ancestorsOf, depthOf, isSelected, normalizeEntryPath, parentOf } from "./safe-path.js";
 import { isWorkFolderName, STAGING_PREFIX } from "./staging-names.js";
 import type { TarEntry, TarSink } from "./tar-parse.js";
@@ -117,7 +118,7 @@ export class StagingWriter implements TarSink {
     try {
       this.umask ??= probeUmask(this.options.staging);
       if ((file.mode & (this.umask | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
-      futimesSync(file.fd, file.mtime, file.mtime);
+      futimesSync(file.fd, fsTime(file.mtime), fsTime(file.mtime));
     } finally {
       closeSync(file.fd);
     }
@@ -128,7 +129,7 @@ export class StagingWriter implements TarSink {
     for (const [path, link] of this.symlinks) {
       const full = this.full(path);
       symlinkSync(link.target, full);
-      lutimesSync(full, link.mtime, link.mtime);
+      lutimesSync(full, fsTime(link.mtime), fsTime(link.mtime));
     }
   }
 

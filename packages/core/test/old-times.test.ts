@@ -1,0 +1,131 @@
+import {
+  createReadStream,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { lutimes, utimes } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { extract, packToFile } from "../src/index.js";
+import { gnuTar, goTar, pythonTar } from "./helpers/real-tools.js";
+
+/** 1969-07-20T20:17:40Z, the Moon landing, and 1901-12-14T00:00:00Z, a little after the 32-bit minimum. */
+const MOON = -14_182_940;
+const OLD = -2_147_472_000;
+
+let root: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "strongbox-old-times-"));
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Whole seconds of a path's mtime, not following a symlink. */
+function mtimeOf(path: string): number {
+  return Math.floor(lstatSync(path).mtimeMs / 1000);
+}
+
+/** A tree with a file, a folder and a symlink from before 1970 (times set through Date: Node's way). */
+async function writeOldTree(dir: string): Promise<void> {
+  mkdirSync(join(dir, "old-dir"), { recursive: true });
+  writeFileSync(join(dir, "old-dir", "moon.txt"), "one small step\n");
+  symlinkSync("old-dir/moon.txt", join(dir, "link"));
+  const at = (seconds: number) => new Date(seconds * 1000);
+  await utimes(join(dir, "old-dir", "moon.txt"), at(MOON), at(MOON));
+  await lutimes(join(dir, "link"), at(MOON - 1), at(MOON - 1));
+  await utimes(join(dir, "old-dir"), at(OLD), at(OLD));
+}
+
+async function expectOldTimes(target: string, withLink = true): Promise<void> {
+  expect(mtimeOf(join(target, "old-dir", "moon.txt"))).toBe(MOON);
+  expect(mtimeOf(join(target, "old-dir"))).toBe(OLD);
+  if (withLink) expect(mtimeOf(join(target, "link"))).toBe(MOON - 1);
+}
+
+describe("mtimes before 1970 are restored, not replaced by the time of extraction", () => {
+  for (const format of ["gnu", "oldgnu", "pax"]) {
+    test(`GNU tar --format=${format}`, async () => {
+      const source = join(root, "source");
+      await writeOldTree(source);
+      const archive = join(root, "a.tar.gz");
+      gnuTar([`--format=${format}`, "-czf", archive, "-C", source, "."]);
+      const target = join(root, "target");
+      await extract(createReadStream(archive), target);
+      await expectOldTimes(target);
+      const byGnu = join(root, "by-gnu");
+      mkdirSync(byGnu);
+      gnuTar(["-xzf", archive, "-C", byGnu]);
+      await expectOldTimes(byGnu);
+    });
+  }
+
+  for (const format of ["GNU_FORMAT", "PAX_FORMAT"]) {
+    test(`Python tarfile ${format}`, async () => {
+      const archive = join(root, "a.tar.gz");
+      pythonTar(
+        `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.${format}) as tar:
+    d = tarfile.TarInfo("old-dir"); d.type = tarfile.DIRTYPE; d.mode = 0o755; d.mtime = ${OLD}
+    tar.addfile(d)
+    data = b"one small step\\n"
+    f = tarfile.TarInfo("old-dir/moon.txt"); f.size = len(data); f.mtime = ${MOON}
+    tar.addfile(f, io.BytesIO(data))
+`,
+        [archive],
+      );
+      const target = join(root, "target");
+      await extract(createReadStream(archive), target);
+      await expectOldTimes(target, false);
+    });
+  }
+
+  test("Go archive/tar", async () => {
+    const archive = join(root, "a.tar.gz");
+    goTar(
+      `package main
+import ("archive/tar"; "compress/gzip"; "os"; "time")
+func main() {
+	out, _ := os.Create(os.Args[1])
+	zw := gzip.NewWriter(out)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "old-dir/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(${OLD}, 0)})
+	data := []byte("one small step\\n")
+	tw.WriteHeader(&tar.Header{Name: "old-dir/moon.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(${MOON}, 0)})
+	tw.Write(data)
+	if err := tw.Close(); err != nil { panic(err) }
+	zw.Close(); out.Close()
+}
+`,
+      [archive],
+    );
+    const target = join(root, "target");
+    await extract(createReadStream(archive), target);
+    await expectOldTimes(target, false);
+  });
+
+  test("Strongbox's own pack: stored so GNU tar reads them back, and restored", async () => {
+    const source = join(root, "source");
+    await writeOldTree(source);
+    const archive = join(root, "own.tar.gz");
+    await packToFile(source, archive);
+    const listing = gnuTar(["-tvzf", archive, "--full-time", "--utc"]).stdout;
+    expect(listing).toMatch(/ 1969-07-20 20:17:40 old-dir\/moon\.txt$/m);
+    expect(listing).toMatch(/ 1901-12-14 00:00:00 old-dir\/?$/m);
+    const byGnu = join(root, "by-gnu");
+    mkdirSync(byGnu);
+    gnuTar(["-xzf", archive, "-C", byGnu]);
+    await expectOldTimes(byGnu);
+    const target = join(root, "target");
+    await extract(createReadStream(archive), target, { mode: "truncate" });
+    await expectOldTimes(target);
+  });
+});
