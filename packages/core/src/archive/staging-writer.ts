@@ -2,6 +2,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  ftruncateSync,
   futimesSync,
   linkSync,
   lstatSync,
@@ -70,7 +71,7 @@ export class StagingWriter implements TarSink {
   private readonly options: StagingWriterOptions;
   private entries = 0;
   private declaredBytes = 0;
-  private file: { fd: number; mode: number; mtime: number } | undefined;
+  private file: { fd: number; mode: number; mtime: number; size: number; end: number } | undefined;
   /**
    * The bits the process umask takes from a new file's mode. A file is created with its archive mode and
    * needs a `fchmod` only when the umask took bits away (or for the sticky bit): one syscall less per file.
@@ -104,10 +105,14 @@ export class StagingWriter implements TarSink {
     }
   }
 
-  onData(chunk: Uint8Array): void {
-    if (!this.file) return;
+  onData(chunk: Uint8Array, position: number): void {
+    const file = this.file;
+    if (!file) return;
     let written = 0;
-    while (written < chunk.length) written += writeSync(this.file.fd, chunk, written);
+    while (written < chunk.length) {
+      written += writeSync(file.fd, chunk, written, chunk.length - written, position + written);
+    }
+    file.end = position + chunk.length;
     this.counts.bytes += chunk.length;
   }
 
@@ -116,6 +121,8 @@ export class StagingWriter implements TarSink {
     if (!file) return;
     this.file = undefined;
     try {
+      // A sparse file ending in a hole: the size makes the hole, without writing it.
+      if (file.end < file.size) ftruncateSync(file.fd, file.size);
       this.umask ??= probeUmask(this.options.staging);
       if ((file.mode & (this.umask | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
       futimesSync(file.fd, fsTime(file.mtime), fsTime(file.mtime));
@@ -217,7 +224,7 @@ export class StagingWriter implements TarSink {
       this.removeEarlierFile(path);
       fd = openSync(full, CREATE_FILE, mode & 0o777);
     }
-    this.file = { fd, mode, mtime: entry.mtime };
+    this.file = { fd, mode, mtime: entry.mtime, size: entry.size, end: 0 };
     this.counts.files++;
   }
 

@@ -86,6 +86,11 @@ export interface ExtractLimits {
   maxBytes?: number;
   /** Deepest path accepted, in segments (default 256). */
   maxDepth?: number;
+  /**
+   * Most data runs in one sparse file's map (default 1,000,000); the map is held while the file's data
+   * streams, 16 bytes a run.
+   */
+  maxSparseRuns?: number;
 }
 
 /** `truncate`: the target ends up holding exactly the archive. `merge`: archive entries overwrite, others stay. */
