@@ -16,7 +16,7 @@ export type TarEntryKind = "file" | "directory" | "symlink" | "hardlink" | "devi
 export interface TarEntry {
   path: string;
   kind: TarEntryKind;
-  /** The raw typeflag, for messages about unsupported entries. */
+  /** The raw typeflag, for messages about unsupported entries (`M` for a pax multi-volume continuation). */
   typeflag: string;
   /** Size of the file's content; for a sparse file its real size, holes included. */
   size: number;
@@ -272,7 +272,9 @@ export class TarParser {
     const paxLink = pax.get("linkpath");
     const paxSize = pax.get("size");
     const paxMtime = pax.get("mtime");
-    let kind: TarEntryKind = KIND_BY_TYPEFLAG[raw.typeflag] ?? "unsupported";
+    // A pax multi-volume archive marks a file continued from the previous volume by its offset there.
+    const typeflag = pax.has("GNU.volume.offset") ? "M" : raw.typeflag;
+    let kind: TarEntryKind = KIND_BY_TYPEFLAG[typeflag] ?? "unsupported";
     let path = paxPath ?? this.pending.longName ?? raw.name;
     // Old tars mark directories only by a trailing slash on a regular-file entry.
     if (kind === "file" && raw.typeflag !== "7" && path.endsWith("/")) kind = "directory";
@@ -280,7 +282,7 @@ export class TarParser {
     return {
       path,
       kind,
-      typeflag: raw.typeflag,
+      typeflag,
       size: paxSize === undefined ? raw.size : parsePaxSize(paxSize),
       mode: raw.mode,
       mtime: paxMtime === undefined ? raw.mtime : parsePaxTime(paxMtime),
@@ -303,9 +305,13 @@ export class TarParser {
         if (SPARSE_0_RUN_KEYS.has(k)) this.pending.runs0.push([k, v]);
         else this.pending.pax.set(k, v);
       }
-    } else if (meta.kind === "paxGlobal")
-      for (const [k, v] of parsePaxRecords(meta.bytes)) this.globalPax.set(k, v);
-    else {
+    } else if (meta.kind === "paxGlobal") {
+      // A multi-volume archive's `GNU.volume.*` describe the volume's first entry only.
+      for (const [k, v] of parsePaxRecords(meta.bytes)) {
+        if (k.startsWith("GNU.volume.")) this.pending.pax.set(k, v);
+        else this.globalPax.set(k, v);
+      }
+    } else {
       // GNU long names are C strings: the name stops at the first NUL.
       const nul = meta.bytes.indexOf(0);
       const value = utf8.decode(nul < 0 ? meta.bytes : meta.bytes.subarray(0, nul));

@@ -17,7 +17,8 @@ export type ArchiveWarningCode =
   | "FILE_VANISHED"
   | "SPECIAL_FILE_SKIPPED"
   | "INVALID_NAME"
-  | "UNREADABLE";
+  | "UNREADABLE"
+  | "LEADING_SLASH_REMOVED";
 
 /** A non-fatal problem with one path; the operation goes on. */
 export interface ArchiveWarning {
