@@ -220,6 +220,16 @@ describe("other entry types: restored as GNU tar does, or refused with a reason"
     expect(listed).toEqual(["ok.txt:file", "odd:other"]);
   });
 
+  test("a Solaris extended header (type X) is read as pax records, as GNU tar reads it", async () => {
+    const records = "16 path=solaris\\n";
+    const archive = pythonArchive(
+      `    x = tarfile.TarInfo("PaxHeader"); x.type = b"X"; x.size = 16; tar.addfile(x, io.BytesIO(b"${records}"))\n${pyFile("stand-in", "sun")}`,
+    );
+    const { target } = await extractWithWarnings(archive);
+    expect(snapshotTree(target)).toEqual(snapshotTree(extractWithGnu(archive)));
+    expect(readFileSync(join(target, "solaris"), "utf8")).toBe("sun");
+  });
+
   test("a contiguous file (type 7, Python tarfile) is a regular file, as GNU tar makes it", async () => {
     const archive = pythonArchive(pyFile("contiguous.bin", "contiguous", "CONTTYPE"));
     const { target } = await extractWithWarnings(archive);
