@@ -1,31 +1,20 @@
-import {
-  createReadStream,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { createReadStream, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { lutimes, utimes } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { extract, packToFile } from "../src/index.js";
-import { gnuTar, goTar, pythonTar } from "./helpers/real-tools.js";
+import { gnuTar, goTarGz, pythonTarGz } from "./helpers/real-tools.js";
+import { useTempDirs } from "./helpers/tree.js";
 
 /** 1969-07-20T20:17:40Z, the Moon landing, and 1901-12-14T00:00:00Z, a little after the 32-bit minimum. */
 const MOON = -14_182_940;
 const OLD = -2_147_472_000;
 
+const tempDir = useTempDirs();
 let root: string;
 
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "strongbox-old-times-"));
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
+beforeEach(async () => {
+  root = await tempDir("strongbox-old-times-");
 });
 
 /** Whole seconds of a path's mtime, not following a symlink. */
@@ -70,17 +59,15 @@ describe("mtimes before 1970 are restored, not replaced by the time of extractio
   for (const format of ["GNU_FORMAT", "PAX_FORMAT"]) {
     test(`Python tarfile ${format}`, async () => {
       const archive = join(root, "a.tar.gz");
-      pythonTar(
-        `
-import io, sys, tarfile
-with tarfile.open(sys.argv[1], "w:gz", format=tarfile.${format}) as tar:
-    d = tarfile.TarInfo("old-dir"); d.type = tarfile.DIRTYPE; d.mode = 0o755; d.mtime = ${OLD}
+      pythonTarGz(
+        archive,
+        `    d = tarfile.TarInfo("old-dir"); d.type = tarfile.DIRTYPE; d.mode = 0o755; d.mtime = ${OLD}
     tar.addfile(d)
     data = b"one small step\\n"
     f = tarfile.TarInfo("old-dir/moon.txt"); f.size = len(data); f.mtime = ${MOON}
     tar.addfile(f, io.BytesIO(data))
 `,
-        [archive],
+        format,
       );
       const target = join(root, "target");
       await extract(createReadStream(archive), target);
@@ -90,22 +77,12 @@ with tarfile.open(sys.argv[1], "w:gz", format=tarfile.${format}) as tar:
 
   test("Go archive/tar", async () => {
     const archive = join(root, "a.tar.gz");
-    goTar(
-      `package main
-import ("archive/tar"; "compress/gzip"; "os"; "time")
-func main() {
-	out, _ := os.Create(os.Args[1])
-	zw := gzip.NewWriter(out)
-	tw := tar.NewWriter(zw)
-	tw.WriteHeader(&tar.Header{Name: "old-dir/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(${OLD}, 0)})
+    goTarGz(
+      archive,
+      `	tw.WriteHeader(&tar.Header{Name: "old-dir/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(${OLD}, 0)})
 	data := []byte("one small step\\n")
 	tw.WriteHeader(&tar.Header{Name: "old-dir/moon.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(${MOON}, 0)})
-	tw.Write(data)
-	if err := tw.Close(); err != nil { panic(err) }
-	zw.Close(); out.Close()
-}
-`,
-      [archive],
+	tw.Write(data)`,
     );
     const target = join(root, "target");
     await extract(createReadStream(archive), target);

@@ -4,35 +4,30 @@ import {
   createReadStream,
   ftruncateSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readFileSync,
   readSync,
-  rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { type ArchiveEntry, contents, extract } from "../src/index.js";
 import { type CraftEntry, craftTarGz } from "./helpers/craft-tar.js";
 import { chunked } from "./helpers/extract-tree.js";
 import { bsdTar, gnuTar } from "./helpers/real-tools.js";
+import { useTempDirs } from "./helpers/tree.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
+const tempDir = useTempDirs();
 let root: string;
 
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "strongbox-sparse-"));
-});
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
+beforeEach(async () => {
+  root = await tempDir("strongbox-sparse-");
 });
 
 /**

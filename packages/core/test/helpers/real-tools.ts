@@ -66,3 +66,36 @@ export function goTar(program: string, argv: readonly string[] = [], cwd?: strin
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Writes the gzip archive `archive` with Python's tarfile: `body` is indented Python run with `tar` open
+ * for writing in `format` (`io` and `tarfile` imported).
+ */
+export function pythonTarGz(archive: string, body: string, format = "GNU_FORMAT"): void {
+  const script = `import io, sys, tarfile\nwith tarfile.open(sys.argv[1], "w:gz", format=tarfile.${format}) as tar:\n${body}`;
+  pythonTar(script, [archive]);
+}
+
+/**
+ * Writes the gzip archive `archive` with Go's archive/tar: `body` is Go statements using `tw`, a
+ * `*tar.Writer` (the `time` package is imported).
+ */
+export function goTarGz(archive: string, body: string): void {
+  goTar(
+    `package main
+import ("archive/tar"; "compress/gzip"; "os"; "time")
+var _ = time.Unix
+func main() {
+	out, err := os.Create(os.Args[1])
+	if err != nil { panic(err) }
+	zw := gzip.NewWriter(out)
+	tw := tar.NewWriter(zw)
+${body}
+	if err := tw.Close(); err != nil { panic(err) }
+	if err := zw.Close(); err != nil { panic(err) }
+	if err := out.Close(); err != nil { panic(err) }
+}
+`,
+    [archive],
+  );
+}
