@@ -95,9 +95,9 @@ const utf8 = new TextDecoder("utf-8");
 
 /**
  * A push parser for tar streams (ustar, pax `x`/`g`, GNU `L`/`K`, base-256 numbers, GNU and pax sparse
- * files): feed it inflated
- * bytes with {@link TarParser.push} and call {@link TarParser.end} when they stop. Memory stays flat:
- * entry data goes to the sink as slices of the pushed chunks, never collected.
+ * files): feed it inflated bytes with {@link TarParser.push} and call {@link TarParser.end} when they
+ * stop. Memory stays flat: entry data goes to the sink as slices of the pushed chunks, never collected,
+ * and a sparse map is held as numbers, at most `maxSparseRuns` of them.
  */
 export class TarParser {
   private readonly sink: TarSink;
@@ -224,13 +224,7 @@ export class TarParser {
     this.pending = { pax: new Map(), runs0: [] };
     this.inEntry = true;
     if (sparse) {
-      this.sparse = { ...sparse, entry, stored: entry.size };
-      entry.size = sparse.map.realSize;
-      if (sparse.name !== undefined) entry.path = sparse.name;
-      if (sparse.text) {
-        if (this.sparse.stored === 0) throw corruptArchive("a sparse file's map is missing");
-        this.setData(this.sparse.stored);
-      } else if (!sparse.extended) this.beginSparseData(this.sparse.stored);
+      this.startSparseEntry(entry, sparse);
       return;
     }
     this.sink.onEntry(entry);
@@ -245,6 +239,21 @@ export class TarParser {
   ): SparseStart | undefined {
     if (raw.typeflag === "S") return startOldGnuSparse(block, this.maxSparseRuns);
     return startPaxSparse(pax, this.pending.runs0, this.maxSparseRuns);
+  }
+
+  /**
+   * A sparse file's entry, with its real name and size, goes to the sink once its map is complete: now,
+   * or after the old GNU extension blocks, or after the pax 1.0 map at the start of its data.
+   */
+  private startSparseEntry(entry: TarEntry, sparse: SparseStart): void {
+    const stored = entry.size;
+    this.sparse = { ...sparse, entry, stored };
+    entry.size = sparse.map.realSize;
+    if (sparse.name !== undefined) entry.path = sparse.name;
+    if (sparse.text) {
+      if (stored === 0) throw corruptArchive("a sparse file's map is missing");
+      this.setData(stored);
+    } else if (!sparse.extended) this.beginSparseData(stored);
   }
 
   private readSparseExtension(sparse: SparseEntry, block: Uint8Array): void {
