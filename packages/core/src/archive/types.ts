@@ -11,7 +11,10 @@ export interface Progress {
   totalBytes?: number;
 }
 
-/** Why a path was skipped or archived with a caveat. */
+/**
+ * Why a path was skipped or archived with a caveat. `LEADING_SLASH_REMOVED` (extract, once): the archive
+ * holds absolute names, which were made relative and extracted inside the target, as GNU tar does.
+ */
 export type ArchiveWarningCode =
   | "FILE_CHANGED"
   | "FILE_VANISHED"
