@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests compare Strongbox with (bsdtar, Go for archive/tar, Python for
 # tarfile, pigz) and the benchmark peers (restic, borg), from Debian's packages, quietly. Called by the
-# README's test command and by .ci/run, so a fresh machine passes the same way. Does nothing when everything is already there.
+# README's test command and by .ci/run, so a fresh machine passes the same way. Does nothing when
+# everything is already there.
 set -euo pipefail
 
 need=()
