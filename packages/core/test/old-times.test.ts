@@ -75,6 +75,23 @@ describe("mtimes before 1970 are restored, not replaced by the time of extractio
     });
   }
 
+  test("a time older than a Date can hold (base-256, Python tarfile) is clamped as for GNU tar, not refused", async () => {
+    const archive = join(root, "a.tar.gz");
+    pythonTarGz(
+      archive,
+      `    f = tarfile.TarInfo("ancient.txt"); f.size = 0; f.mtime = -10**14
+    tar.addfile(f)
+`,
+    );
+    const target = join(root, "target");
+    await extract(createReadStream(archive), target);
+    const byGnu = join(root, "by-gnu");
+    mkdirSync(byGnu);
+    gnuTar(["-xzf", archive, "-C", byGnu]);
+    expect(mtimeOf(join(target, "ancient.txt"))).toBeLessThan(OLD + 86_400);
+    expect(mtimeOf(join(target, "ancient.txt"))).toBe(mtimeOf(join(byGnu, "ancient.txt")));
+  });
+
   test("Go archive/tar", async () => {
     const archive = join(root, "a.tar.gz");
     goTarGz(
