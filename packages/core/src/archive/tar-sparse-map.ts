@@ -39,6 +39,7 @@ export class SparseMap {
   /** Adds the next run; throws `INVALID_INPUT` for a malformed map or one past `maxRuns`. */
   add(offset: number, length: number): void {
     if (++this.listed > this.maxRuns) throw limitExceeded("maxSparseRuns", this.listed, this.maxRuns);
+    if (length < 0) throw corruptArchive("a sparse file's map holds a negative length");
     if (offset < this.end) throw corruptArchive("a sparse file's map goes backwards or overlaps itself");
     if (offset + length > this.realSize)
       throw corruptArchive("a sparse file's map runs past the file's size");
