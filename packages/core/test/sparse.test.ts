@@ -297,6 +297,17 @@ describe("malformed sparse maps are a corrupt archive, never a shortened listing
     });
   }
 
+  test("a sparse format version Strongbox does not know is refused, naming it", async () => {
+    const entry = pax1Entry(100, ["1", "0", "4"], "aaaa");
+    const bytes = craftTarGz([{ ...entry, pax: { ...entry.pax, "GNU.sparse.major": "2" } }]);
+    const target = join(root, "target");
+    mkdirSync(target);
+    await expect(extract(chunked(bytes), target)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      details: { sparseVersion: "2.0" },
+    });
+  });
+
   test("a map with more runs than maxSparseRuns is refused with the limit named", async () => {
     const bytes = craftTarGz([pax1Entry(100, ["3", "0", "1", "10", "1", "20", "1"], "abc")]);
     const target = join(root, "target");
