@@ -45,6 +45,14 @@ function writeSparseFile(path: string, size: number, runs: readonly number[]): v
   }
 }
 
+/** A source folder holding one sparse file, `name`, written by {@link writeSparseFile}. */
+function sparseSource(name: string, size: number, runs: readonly number[]): string {
+  const source = join(root, "source");
+  mkdirSync(source);
+  writeSparseFile(join(source, name), size, runs);
+  return source;
+}
+
 /** Six data runs (more than an old GNU header's four) in 10 MiB, with holes before, between and after. */
 const SIX_RUNS = [1, 2, 3, 4, 5, 6].map((i) => i * MiB + i * 4096);
 
@@ -120,11 +128,9 @@ describe("sparse files from real tools", () => {
   }
 
   test("an old GNU sparse file with many extension blocks, then more entries", async () => {
-    const source = join(root, "source");
-    mkdirSync(source);
     // 60 runs: the header's 4, then three extension blocks of 21.
-    writeSparseFile(
-      join(source, "many.img"),
+    const source = sparseSource(
+      "many.img",
       64 * MiB,
       Array.from({ length: 60 }, (_, i) => i * MiB + 8192),
     );
@@ -159,11 +165,9 @@ describe("sparse files from real tools", () => {
 
   for (const format of ["gnu", "pax"]) {
     test(`--format=${format}: a 9 GiB sparse file (real size past 8 GiB) keeps its size and data`, async () => {
-      const source = join(root, "source");
-      mkdirSync(source);
       const size = 9 * GiB + 4096;
       const runs = [2 * GiB, 9 * GiB - 8192];
-      writeSparseFile(join(source, "big.img"), size, runs);
+      const source = sparseSource("big.img", size, runs);
       const archive = join(root, "big.tar.gz");
       gnuTar([`--format=${format}`, "--sparse", "-czf", archive, "-C", source, "big.img"]);
 
@@ -186,11 +190,9 @@ describe("sparse files from real tools", () => {
 describe("sparse maps stream", () => {
   for (const format of ["gnu", "pax"]) {
     test(`--format=${format}: fed 7 bytes at a time, the parser places every run (map across slices)`, () => {
-      const source = join(root, "source");
-      mkdirSync(source);
       // 30 runs: old GNU needs two extension blocks; the pax 1.0 map spans more than one slice.
-      writeSparseFile(
-        join(source, "s.img"),
+      const source = sparseSource(
+        "s.img",
         40 * MiB,
         Array.from({ length: 30 }, (_, i) => i * MiB + 512),
       );
@@ -265,9 +267,7 @@ const malformed: Record<string, () => Buffer> = {
     ]),
   "an old GNU extension block whose offsets go backwards": () => {
     // Made by GNU tar, then one offset of the first extension block set back to 0.
-    const source = join(root, "source");
-    mkdirSync(source);
-    writeSparseFile(join(source, "s.img"), 10 * MiB, SIX_RUNS);
+    const source = sparseSource("s.img", 10 * MiB, SIX_RUNS);
     const archive = join(root, "gnu.tar.gz");
     gnuTar(["--format=gnu", "--sparse", "-czf", archive, "-C", source, "s.img"]);
     const tar = gunzipSync(readFileSync(archive));
