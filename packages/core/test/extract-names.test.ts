@@ -93,12 +93,13 @@ const MAKERS: Record<string, (source: string, archive: string) => void> = {
       (source: string, archive: string) =>
         pythonTar(
           `with tarfile.open(${JSON.stringify(archive)}, "w:gz", format=tarfile.${format}) as t:\n    t.add(".")`,
+          [],
           source,
         ),
     ]),
   ),
   "Go archive/tar (as Wings)": (source, archive) => {
-    writeFileSync(archive, goTar(GO_PROGRAM, source).stdout);
+    writeFileSync(archive, goTar(GO_PROGRAM, [], source).stdout);
   },
 };
 

@@ -3,6 +3,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
@@ -72,7 +73,9 @@ const escapes: Record<string, () => CraftEntry[]> = {
     { path: "ok/", type: "directory" },
     { path: "ok/../../sentinel/a.txt", content: "pwned" },
   ],
-  "an absolute path": () => [{ path: join(sentinel, "a.txt"), content: "pwned" }],
+  "an absolute path that goes up once its / is removed": () => [
+    { path: `/..${join(sentinel, "a.txt")}`, content: "pwned" },
+  ],
   "a sibling-prefix path (../target-evil/)": () => [{ path: "../target-evil/x.txt", content: "pwned" }],
   "a write through a symlink from the archive": () => [
     { path: "link", type: "symlink", linkTarget: sentinel },
@@ -105,9 +108,10 @@ const escapes: Record<string, () => CraftEntry[]> = {
     { path: "s", type: "symlink", linkTarget: sentinel },
     { path: "h", type: "hardlink", linkTarget: "s/a.txt" },
   ],
-  "a hard link to a symlink": () => [
-    { path: "s", type: "symlink", linkTarget: join(sentinel, "a.txt") },
+  "a write through a hard link to a symlink": () => [
+    { path: "s", type: "symlink", linkTarget: sentinel },
     { path: "h", type: "hardlink", linkTarget: "s" },
+    { path: "h/a.txt", content: "pwned" },
   ],
   "a hard link to a file not extracted yet": () => [
     { path: "h", type: "hardlink", linkTarget: "later.txt" },
@@ -333,6 +337,42 @@ describe("what hostile archives may still do, safely", () => {
     );
     expect(readlinkSync(join(target, "out"))).toBe(sentinel);
     expect(outsideTarget()).toEqual(outside);
+  });
+
+  test("absolute names are extracted inside the target, their / removed, with one warning", async () => {
+    const outside = outsideTarget();
+    const warnings: string[] = [];
+    const inside = join(sentinel, "a.txt").slice(1);
+    await extract(
+      chunked(
+        craftTarGz([
+          { path: join(sentinel, "a.txt"), content: "inside" },
+          { path: `//${join(sentinel, "sub", "b.txt")}`, content: "inside too" },
+          { path: "h", type: "hardlink", linkTarget: join(sentinel, "a.txt") },
+        ]),
+      ),
+      target,
+      { mode: "truncate", onWarning: (w) => warnings.push(`${w.code}:${w.path}`) },
+    );
+    expect(outsideTarget()).toEqual(outside);
+    expect(readFileSync(join(target, inside), "utf8")).toBe("inside");
+    expect(readFileSync(join(target, sentinel.slice(1), "sub", "b.txt"), "utf8")).toBe("inside too");
+    expect(snapshotTree(target).h).toMatchObject({ type: "file", links: 2 });
+    expect(warnings).toEqual([`LEADING_SLASH_REMOVED:${inside}`]);
+  });
+
+  test("a hard link to a symlink is a second name for the link, and nothing is written through it", async () => {
+    const outside = outsideTarget();
+    await extractEntries([
+      { path: "s", type: "symlink", linkTarget: join(sentinel, "a.txt") },
+      { path: "h", type: "hardlink", linkTarget: "s" },
+      { path: "h2", type: "hardlink", linkTarget: "h" },
+    ]);
+    expect(outsideTarget()).toEqual(outside);
+    const [s, h, h2] = await Promise.all(["s", "h", "h2"].map((name) => lstat(join(target, name))));
+    expect([s?.isSymbolicLink(), h?.isSymbolicLink(), h2?.isSymbolicLink()]).toEqual([true, true, true]);
+    expect([h?.ino, h2?.ino]).toEqual([s?.ino, s?.ino]);
+    expect(readlinkSync(join(target, "h"))).toBe(join(sentinel, "a.txt"));
   });
 
   test("merge replaces a planted symlink by the archive's file, without following it", async () => {

@@ -11,7 +11,8 @@ const USAGE = `Usage: strongbox unpack <file.tar.gz> <dir> [options]
 
 Extracts the archive into <dir> (created if missing; its parent must exist).
 By default it merges: archive entries overwrite, other files in <dir> stay.
-Entries that would write outside <dir> (absolute paths, .., symlinks) are refused.
+Entries that would write outside <dir> (.., through symlinks) are refused; absolute
+names lose their leading / and are extracted inside <dir>, with a warning, as GNU tar does.
 
 Options:
       --truncate      Make <dir> hold exactly the archive; nothing is removed unless the archive is good

@@ -25,7 +25,7 @@ const TYPE_BY_KIND: Record<TarEntryKind, ArchiveEntry["type"]> = {
  * Lists a tar.gz archive's entries, in archive order, without extracting anything: entries stream out as
  * they are read, and file data is inflated and skipped, so memory stays flat. Paths are shown as stored,
  * minus a leading `./` and a directory's trailing `/` (a listing reports hostile names, extract refuses
- * them). Rejects with `INVALID_INPUT` when the archive turns out corrupt or truncated, after the entries
+ * them); a sparse file shows its real name and size. Rejects with `INVALID_INPUT` when the archive turns out corrupt or truncated, after the entries
  * read before that point.
  *
  * @example

@@ -16,6 +16,28 @@ export function unsafeEntry(path: string, reason: string): StrongboxError {
   );
 }
 
+/** Why Strongbox cannot restore an entry of these tar types (others are simply unknown). */
+const UNSUPPORTED_TYPES: Record<string, string> = {
+  M: "continues a file from an earlier volume of a multi-volume archive (join the volumes with GNU tar's -M)",
+};
+
+/**
+ * `INVALID_INPUT` for an entry Strongbox cannot restore faithfully: a multi-volume continuation, or a type
+ * letter it does not know (GNU tar would write those as plain files, a different tree).
+ */
+export function unsupportedEntry(path: string, typeflag: string): StrongboxError {
+  const reason =
+    UNSUPPORTED_TYPES[typeflag] ??
+    `has the tar type ${JSON.stringify(typeflag)}, which Strongbox cannot restore`;
+  return new StrongboxError(
+    "INVALID_INPUT",
+    `The archive was refused because its entry "${path}" ${reason}; nothing was changed.`,
+    {
+      details: { path, typeflag, reason },
+    },
+  );
+}
+
 /** `INVALID_INPUT` for an archive that goes past one of the configured extract limits. */
 export function limitExceeded(limit: string, value: number, max: number): StrongboxError {
   return new StrongboxError(

@@ -113,7 +113,7 @@ async function stage(
   hooks: ExtractJobHooks,
 ): Promise<string> {
   const hash = createHash("sha256");
-  const parser = new TarParser(writer);
+  const parser = new TarParser(writer, { maxSparseRuns: params.limits.maxSparseRuns });
   let archiveBytes = 0;
   let lastReport = 0;
   const report = (): void => {

@@ -9,6 +9,7 @@ export const DEFAULT_EXTRACT_LIMITS: ResolvedLimits = {
   maxEntries: 10_000_000,
   maxBytes: 1024 ** 4,
   maxDepth: 256,
+  maxSparseRuns: 1_000_000,
 };
 
 /** Fills in default limits; refuses with `INVALID_INPUT` a limit that is not a positive whole number. */

@@ -21,10 +21,11 @@ const MODES: readonly RestoreMode[] = ["merge", "truncate"];
  * overwrites the archive's entries and keeps the others; `truncate` leaves the target holding exactly the
  * archive. With `only`, just those paths are restored, and `truncate` replaces only those paths.
  *
- * Never writes outside the target, whatever the archive says: absolute paths, `..`, entries through a
- * symlink (from the archive or standing in the target), hard links to anything but a file extracted
- * before them, devices and fifos are refused with `UNSAFE_ARCHIVE_ENTRY`; setuid/setgid bits are dropped
- * and ownership is never taken from the archive. Going past `limits` fails with `INVALID_INPUT`, corrupt
+ * Never writes outside the target, whatever the archive says: `..`, entries through a symlink (from the
+ * archive or standing in the target), hard links to anything but a file or symlink extracted before
+ * them, devices and fifos are refused with `UNSAFE_ARCHIVE_ENTRY`; absolute names lose their leading `/`
+ * and land inside the target (one `LEADING_SLASH_REMOVED` warning), as GNU tar does; setuid/setgid bits
+ * are dropped and ownership is never taken from the archive. Sparse files keep their holes. Going past `limits` fails with `INVALID_INPUT`, corrupt
  * data too. The writes run in a worker thread, so the caller's event loop stays free.
  *
  * @example

@@ -43,6 +43,11 @@ export function normalizeSelection(only: readonly string[] | undefined): Set<str
   return selection;
 }
 
+/** `name` without the `/`s it starts with (an absolute member name made relative, as GNU tar does). */
+export function withoutLeadingSlashes(name: string): string {
+  return name.replace(/^\/+/, "");
+}
+
 /** True when `path` is one of the selected paths or lies under one. */
 export function isSelected(path: string, selection: Set<string> | undefined): boolean {
   if (selection === undefined || selection.has(path)) return true;

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { fsPath, listNames } from "../path-bytes.js";
+import { fsTime } from "./fs-time.js";
 import { isWorkFolderName } from "./staging-names.js";
 
 /**
@@ -56,7 +57,7 @@ export function setDirectoryMetadata(path: string, metadata: DirectoryMetadata):
   try {
     if (!fstatSync(fd).isDirectory()) return;
     fchmodSync(fd, metadata.mode);
-    if (metadata.mtime !== undefined) futimesSync(fd, metadata.mtime, metadata.mtime);
+    if (metadata.mtime !== undefined) futimesSync(fd, fsTime(metadata.mtime), fsTime(metadata.mtime));
   } finally {
     closeSync(fd);
   }

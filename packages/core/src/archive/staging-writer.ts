@@ -2,6 +2,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  ftruncateSync,
   futimesSync,
   linkSync,
   lstatSync,
@@ -16,9 +17,17 @@ import {
 import { join } from "node:path";
 import { StrongboxError } from "../errors.js";
 import { fsPath } from "../path-bytes.js";
-import { limitExceeded, unsafeEntry } from "./extract-errors.js";
+import { limitExceeded, unsafeEntry, unsupportedEntry } from "./extract-errors.js";
 import type { ResolvedLimits } from "./extract-limits.js";
-import { ancestorsOf, depthOf, isSelected, normalizeEntryPath, parentOf } from "./safe-path.js";
+import { fsTime } from "./fs-time.js";
+import {
+  ancestorsOf,
+  depthOf,
+  isSelected,
+  normalizeEntryPath,
+  parentOf,
+  withoutLeadingSlashes,
+} from "./safe-path.js";
 import { isWorkFolderName, STAGING_PREFIX } from "./staging-names.js";
 import type { TarEntry, TarSink } from "./tar-parse.js";
 import type { ArchiveWarning } from "./types.js";
@@ -27,6 +36,13 @@ import type { ArchiveWarning } from "./types.js";
 export interface StagedDirectory {
   mode: number | undefined;
   mtime: number | undefined;
+}
+
+/** A symlink of the archive, created last; or a hard link to one (`hardLinkOf` names the symlink). */
+interface StagedSymlink {
+  target: string;
+  mtime: number;
+  hardLinkOf: string | undefined;
 }
 
 /** Options of {@link StagingWriter}. */
@@ -66,11 +82,13 @@ export class StagingWriter implements TarSink {
   /** The `only` paths that matched at least one entry. */
   readonly matched = new Set<string>();
   readonly counts: StagingCounts = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
-  private readonly symlinks = new Map<string, { target: string; mtime: number }>();
+  private readonly symlinks = new Map<string, StagedSymlink>();
+  /** Whether the leading-`/` warning was given: once per extract, as GNU tar does. */
+  private warnedAbsolute = false;
   private readonly options: StagingWriterOptions;
   private entries = 0;
   private declaredBytes = 0;
-  private file: { fd: number; mode: number; mtime: number } | undefined;
+  private file: { fd: number; mode: number; mtime: number; size: number; end: number } | undefined;
   /**
    * The bits the process umask takes from a new file's mode. A file is created with its archive mode and
    * needs a `fchmod` only when the umask took bits away (or for the sticky bit): one syscall less per file.
@@ -104,10 +122,14 @@ export class StagingWriter implements TarSink {
     }
   }
 
-  onData(chunk: Uint8Array): void {
-    if (!this.file) return;
+  onData(chunk: Uint8Array, position: number): void {
+    const file = this.file;
+    if (!file) return;
     let written = 0;
-    while (written < chunk.length) written += writeSync(this.file.fd, chunk, written);
+    while (written < chunk.length) {
+      written += writeSync(file.fd, chunk, written, chunk.length - written, position + written);
+    }
+    file.end = position + chunk.length;
     this.counts.bytes += chunk.length;
   }
 
@@ -116,9 +138,11 @@ export class StagingWriter implements TarSink {
     if (!file) return;
     this.file = undefined;
     try {
+      // A sparse file ending in a hole: the size makes the hole, without writing it.
+      if (file.end < file.size) ftruncateSync(file.fd, file.size);
       this.umask ??= probeUmask(this.options.staging);
       if ((file.mode & (this.umask | 0o7000)) !== 0) fchmodSync(file.fd, file.mode);
-      futimesSync(file.fd, file.mtime, file.mtime);
+      futimesSync(file.fd, fsTime(file.mtime), fsTime(file.mtime));
     } finally {
       closeSync(file.fd);
     }
@@ -127,9 +151,14 @@ export class StagingWriter implements TarSink {
   /** Creates the archive's symlinks, once nothing else will be written. */
   finish(): void {
     for (const [path, link] of this.symlinks) {
+      if (link.hardLinkOf !== undefined) continue;
       const full = this.full(path);
       symlinkSync(fsPath(link.target), full);
-      lutimesSync(full, link.mtime, link.mtime);
+      lutimesSync(full, fsTime(link.mtime), fsTime(link.mtime));
+    }
+    // link(2) does not follow a symlink on Linux: each is a second name for the link itself.
+    for (const [path, link] of this.symlinks) {
+      if (link.hardLinkOf !== undefined) linkSync(this.full(link.hardLinkOf), this.full(path));
     }
   }
 
@@ -150,7 +179,7 @@ export class StagingWriter implements TarSink {
     this.declaredBytes += entry.size;
     if (this.declaredBytes > limits.maxBytes)
       throw limitExceeded("maxBytes", this.declaredBytes, limits.maxBytes);
-    const path = normalizeEntryPath(entry.path);
+    const path = normalizeEntryPath(this.relativeName(entry.path));
     if (path === "") {
       // The archive's root ("./") would describe the target itself, whose metadata stays the embedder's.
       if (entry.kind === "directory") return undefined;
@@ -164,13 +193,7 @@ export class StagingWriter implements TarSink {
         `is a ${entry.kind === "fifo" ? "fifo" : "device file"}, which is never created`,
       );
     }
-    if (entry.kind === "unsupported") {
-      throw new StrongboxError(
-        "INVALID_INPUT",
-        `The archive holds an entry of a kind Strongbox cannot restore ("${path}", type ${JSON.stringify(entry.typeflag)}).`,
-        { details: { path, typeflag: entry.typeflag } },
-      );
-    }
+    if (entry.kind === "unsupported") throw unsupportedEntry(path, entry.typeflag);
     const underLink =
       this.symlinks.size > 0 ? ancestorsOf(path).find((a) => this.symlinks.has(a)) : undefined;
     if (underLink !== undefined)
@@ -217,14 +240,31 @@ export class StagingWriter implements TarSink {
       this.removeEarlierFile(path);
       fd = openSync(full, CREATE_FILE, mode & 0o777);
     }
-    this.file = { fd, mode, mtime: entry.mtime };
+    this.file = { fd, mode, mtime: entry.mtime, size: entry.size, end: 0 };
     this.counts.files++;
+  }
+
+  /**
+   * An entry name without its leading `/`s: GNU tar extracts `tar -P` archives inside the target that
+   * way, saying so once ("Removing leading `/' from member names"). `..` segments stay refused.
+   */
+  private relativeName(name: string): string {
+    const relative = withoutLeadingSlashes(name);
+    if (relative !== name && !this.warnedAbsolute) {
+      this.warnedAbsolute = true;
+      this.options.onWarning?.({
+        code: "LEADING_SLASH_REMOVED",
+        path: relative,
+        message: `The archive holds absolute names such as "${name}": the leading "/" was removed and they were extracted inside the target, as GNU tar does.`,
+      });
+    }
+    return relative;
   }
 
   private writeHardLink(path: string, entry: TarEntry): void {
     let target: string;
     try {
-      target = normalizeEntryPath(entry.linkTarget, path);
+      target = normalizeEntryPath(this.relativeName(entry.linkTarget), path);
     } catch {
       throw unsafeEntry(path, `is a hard link to "${entry.linkTarget}", outside the target`);
     }
@@ -236,6 +276,12 @@ export class StagingWriter implements TarSink {
         `"${path}" is a hard link to "${target}", which the paths to restore leave out; add "${target}" to them. Nothing was restored.`,
         { details: { path, target } },
       );
+    }
+    const symlink = this.symlinks.get(target);
+    if (symlink) {
+      // As GNU tar: a second name for the symlink itself, created with the symlinks.
+      this.stageLink(path, { ...symlink, hardLinkOf: symlink.hardLinkOf ?? target });
+      return;
     }
     if (this.symlinkOnPath(target) || !this.isStagedFile(target)) {
       throw unsafeEntry(path, `is a hard link to "${target}", which is not a file extracted before it`);
@@ -256,12 +302,16 @@ export class StagingWriter implements TarSink {
     if (entry.linkTarget === "" || entry.linkTarget.includes("\0")) {
       throw unsafeEntry(path, "is a symbolic link with an empty or invalid target");
     }
+    this.stageLink(path, { target: entry.linkTarget, mtime: entry.mtime, hardLinkOf: undefined });
+  }
+
+  private stageLink(path: string, link: StagedSymlink): void {
     if (this.directories.has(path) || lstatSync(this.full(path), { throwIfNoEntry: false })) {
       throw replacesOtherType(path);
     }
     this.ensureParents(path);
     if (!this.symlinks.has(path)) this.counts.symlinks++;
-    this.symlinks.set(path, { target: entry.linkTarget, mtime: entry.mtime });
+    this.symlinks.set(path, link);
   }
 
   /** A later file may replace an earlier file at the same path, never a directory or a symlink. */

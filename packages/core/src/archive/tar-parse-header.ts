@@ -73,7 +73,7 @@ function readField(block: Uint8Array, offset: number, length: number): Uint8Arra
 }
 
 /** Reads an octal field, or a base-256 one (first byte with the high bit set) for large values. */
-function readNumber(block: Uint8Array, offset: number, length: number, field: string): number {
+export function readNumber(block: Uint8Array, offset: number, length: number, field: string): number {
   const first = block[offset] ?? 0;
   if (first & 0x80) return readBase256(block, offset, length);
   let value = 0;

@@ -4,13 +4,14 @@ import { corruptArchive } from "./extract-errors.js";
 const utf8 = new TextDecoder("utf-8");
 
 /**
- * Parses the records of a pax extended header (`"<length> <key>=<value>\n"`, length in bytes including
+ * Parses the records of a pax extended header, in order (`"<length> <key>=<value>\n"`, length in bytes including
  * itself). Values are decoded with {@link decodePath}: a `path` or `linkpath` holding raw bytes (as with
  * `hdrcharset=BINARY`, or from writers that do not say so) keeps them, and UTF-8 reads as UTF-8 either way.
  * Throws `INVALID_INPUT` on a malformed record, since that means the stream is damaged.
  */
-export function parsePaxRecords(data: Uint8Array): Map<string, string> {
-  const records = new Map<string, string>();
+export function parsePaxRecords(data: Uint8Array): Array<[string, string]> {
+  // A list, not a map: sparse format 0.0 repeats its keys, and their order matters.
+  const records: Array<[string, string]> = [];
   let pos = 0;
   while (pos < data.length) {
     // Trailing NUL padding ends the records.
@@ -26,7 +27,7 @@ export function parsePaxRecords(data: Uint8Array): Map<string, string> {
     const record = data.subarray(space + 1, end - 1);
     const equals = record.indexOf(0x3d);
     if (equals < 1) throw corruptArchive("a pax header record has no key");
-    records.set(utf8.decode(record.subarray(0, equals)), decodePath(record.subarray(equals + 1)));
+    records.push([utf8.decode(record.subarray(0, equals)), decodePath(record.subarray(equals + 1))]);
     pos = end;
   }
   return records;

@@ -11,13 +11,17 @@ export interface Progress {
   totalBytes?: number;
 }
 
-/** Why a path was skipped or archived with a caveat. */
+/**
+ * Why a path was skipped or archived with a caveat. `LEADING_SLASH_REMOVED` (extract, once): the archive
+ * holds absolute names, which were made relative and extracted inside the target, as GNU tar does.
+ */
 export type ArchiveWarningCode =
   | "FILE_CHANGED"
   | "FILE_VANISHED"
   | "SPECIAL_FILE_SKIPPED"
   | "INVALID_NAME"
-  | "UNREADABLE";
+  | "UNREADABLE"
+  | "LEADING_SLASH_REMOVED";
 
 /** A non-fatal problem with one path; the operation goes on. */
 export interface ArchiveWarning {
@@ -86,6 +90,11 @@ export interface ExtractLimits {
   maxBytes?: number;
   /** Deepest path accepted, in segments (default 256). */
   maxDepth?: number;
+  /**
+   * Most data runs in one sparse file's map (default 1,000,000); the map is held while the file's data
+   * streams, 16 bytes a run.
+   */
+  maxSparseRuns?: number;
 }
 
 /** `truncate`: the target ends up holding exactly the archive. `merge`: archive entries overwrite, others stay. */

@@ -44,9 +44,9 @@ export function bsdTar(args: readonly string[], cwd?: string): ToolOutput {
   return runTool("bsdtar", args, cwd);
 }
 
-/** Runs a Python 3 script (with `tarfile` at hand); throws when it fails. */
-export function pythonTar(script: string, cwd?: string): ToolOutput {
-  return runTool("python3", ["-c", `import tarfile, os, io, sys\n${script}`], cwd);
+/** Runs a Python 3 script (`io`, `os`, `sys` and `tarfile` imported); `argv` becomes `sys.argv[1:]`. */
+export function pythonTar(script: string, argv: readonly string[] = [], cwd?: string): ToolOutput {
+  return runTool("python3", ["-c", `import io, os, sys, tarfile\n${script}`, ...argv], cwd);
 }
 
 /** Each real reader, extracting a `.tar.gz` into `dir` (which exists) as its user would. */
@@ -62,15 +62,16 @@ const GO_CACHE = join(tmpdir(), "strongbox-go-cache");
 
 /**
  * Runs a Go program (`package main`, standard library only, e.g. `archive/tar`) offline, from a
- * temporary folder; `cwd` is where it runs. Throws when it fails to build or exits non-zero.
+ * temporary folder; `argv` becomes `os.Args[1:]`, `cwd` is where it runs. Throws when it fails to build or
+ * exits non-zero.
  */
-export function goTar(program: string, cwd?: string): ToolOutput {
+export function goTar(program: string, argv: readonly string[] = [], cwd?: string): ToolOutput {
   const dir = mkdtempSync(join(tmpdir(), "strongbox-go-"));
   try {
     writeFileSync(join(dir, "main.go"), program);
     mkdirSync(GO_CACHE, { recursive: true });
-    const env = { GOPROXY: "off", GOFLAGS: "-mod=mod", GO111MODULE: "off", GOCACHE: GO_CACHE };
-    return runTool("go", ["run", join(dir, "main.go")], cwd, env);
+    const env = { GOPROXY: "off", GOFLAGS: "-mod=mod", GO111MODULE: "off", GOCACHE: GO_CACHE, GOPATH: join(dir, "gopath") };
+    return runTool("go", ["run", join(dir, "main.go"), ...argv], cwd, env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -100,4 +101,37 @@ export function listTreeNames(root: string): string[] {
 /** Orders decoded names by their bytes, as `listTreeNames` lists them. */
 export function byNameBytes(a: string, b: string): number {
   return Buffer.compare(encodePath(a), encodePath(b));
+}
+
+/**
+ * Writes the gzip archive `archive` with Python's tarfile: `body` is indented Python run with `tar` open
+ * for writing in `format` (`io` and `tarfile` imported).
+ */
+export function pythonTarGz(archive: string, body: string, format = "GNU_FORMAT"): void {
+  const script = `with tarfile.open(sys.argv[1], "w:gz", format=tarfile.${format}) as tar:\n${body}`;
+  pythonTar(script, [archive]);
+}
+
+/**
+ * Writes the gzip archive `archive` with Go's archive/tar: `body` is Go statements using `tw`, a
+ * `*tar.Writer` (the `time` package is imported).
+ */
+export function goTarGz(archive: string, body: string): void {
+  goTar(
+    `package main
+import ("archive/tar"; "compress/gzip"; "os"; "time")
+var _ = time.Unix
+func main() {
+	out, err := os.Create(os.Args[1])
+	if err != nil { panic(err) }
+	zw := gzip.NewWriter(out)
+	tw := tar.NewWriter(zw)
+${body}
+	if err := tw.Close(); err != nil { panic(err) }
+	if err := zw.Close(); err != nil { panic(err) }
+	if err := out.Close(); err != nil { panic(err) }
+}
+`,
+    [archive],
+  );
 }
