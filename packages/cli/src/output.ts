@@ -3,6 +3,7 @@ import type { ArchiveWarning } from "@strongbox/core";
 import { isStrongboxError } from "@strongbox/core";
 import { type CommandContext, type OutputStream, UsageError } from "./command.js";
 import { createProgressBar, type ProgressBar } from "./progress.js";
+import { escapeRawBytes, quoteName } from "./tar-quote.js";
 
 /** Exit codes: 0 success, 1 failure, 2 bad command line, 130 cancelled (as shells report SIGINT). */
 export const EXIT_CODES = { ok: 0, failure: 1, usage: 2, aborted: 130 } as const;
@@ -36,7 +37,7 @@ export function createOutput(context: CommandContext, options: { json: boolean }
       bar?.clear();
       const text = options.json
         ? JSON.stringify({ warning })
-        : `strongbox: warning: ${warning.path}: ${oneLine(warning.message)}`;
+        : `strongbox: warning: ${quoteName(warning.path)}: ${oneLine(warning.message)}`;
       context.stderr.write(`${text}\n`);
     },
     progress(label) {
@@ -55,8 +56,9 @@ export function reportError(error: unknown, stderr: OutputStream): number {
   return EXIT_CODES.failure;
 }
 
+/** One line for a terminal; a byte of a name that is not UTF-8 shows as `\ooo`, not as "?". */
 function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+  return escapeRawBytes(text.replace(/\s*[\r\n]+\s*/g, " ").trim());
 }
 
 async function writeLine(stream: OutputStream, text: string): Promise<void> {

@@ -82,6 +82,11 @@ function escapedByte(text: string, start: number): { byte: number; length: numbe
   return control === undefined ? undefined : { byte: control, length: 1 };
 }
 
+/** `text` with each byte that is not UTF-8 (U+DC80–U+DCFF) written as `tar -t` does, for messages. */
+export function escapeRawBytes(text: string): string {
+  return text.replace(/[\uDC80-\uDCFF]/g, (char) => octal(char.charCodeAt(0) - 0xdc00));
+}
+
 function octal(byte: number): string {
   return `\\${byte.toString(8).padStart(3, "0")}`;
 }

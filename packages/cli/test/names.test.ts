@@ -102,6 +102,12 @@ describe("names that are not UTF-8 in the CLI", () => {
     );
   });
 
+  it("a message naming a byte that is not UTF-8 shows it escaped", async () => {
+    const run = await runCli(["unpack", archive, join(temp.path, "target"), "--only", "nope\\351"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^strongbox: .*"nope\\351".*\n$/);
+  });
+
   it("quoting round-trips every name", () => {
     for (const name of [...NAMES, raw("\\351 literal"), raw("trailing\\")]) {
       const decoded = decodePath(name);

@@ -2,6 +2,7 @@ import { createReadStream, linkSync, mkdirSync, readFileSync, statSync, writeFil
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { extract } from "../src/archive/extract.js";
+import { HardLinkIndex } from "../src/archive/pack-hard-links.js";
 import type { PackOptions, RestoreMode } from "../src/archive/types.js";
 import { decodePath, fsPath } from "../src/path-bytes.js";
 import { listEntries, packCollecting } from "./helpers/pack-and-list.js";
@@ -116,5 +117,15 @@ describe("hard links in the source", () => {
 
     await extract(createReadStream(archive), target, { only: ["sub", "a.txt"] });
     expectOneFile(target, ["a.txt", "sub/c.txt"], 2);
+  });
+
+  test("the index forgets a file once all its names are archived, so memory stays bounded", () => {
+    const index = new HardLinkIndex();
+    index.remember("1:7", 3, "a.txt");
+    expect(index.earlierName("1:7")).toBe("a.txt");
+    expect(index.earlierName("1:7")).toBe("a.txt");
+    // Its three names are all archived: nothing is kept for it any more.
+    expect(index.earlierName("1:7")).toBeUndefined();
+    expect(index.earlierName("1:8")).toBeUndefined();
   });
 });
