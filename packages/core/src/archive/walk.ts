@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { type Dirent, readdirSync } from "node:fs";
 import type { IgnoreMatcher } from "../ignore.js";
+import { decodePath } from "../path-bytes.js";
 import type { ArchiveWarningCode } from "./types.js";
 
 /** What the walk finds, one call per path, parents before children, siblings sorted by name bytes. */
@@ -61,16 +62,16 @@ function visitEntry(
   options: WalkOptions,
   visitor: WalkVisitor,
 ): Frame | undefined {
-  // Decoded even when not UTF-8, so a warning can name the path as closely as a string allows.
-  const name = dirent.name.toString();
+  // Decoded byte-exact (path-bytes.ts), so ignore rules can name it, and a warning too.
+  const name = decodePath(dirent.name);
   const relative = frame.relative === "" ? name : `${frame.relative}/${name}`;
+  const absolute = frame.absolute.endsWith("/") ? frame.absolute + name : `${frame.absolute}/${name}`;
+  const isDirectory = dirent.isDirectory();
+  if (options.exclude.has(absolute) || options.ignore.ignores(relative, isDirectory)) return undefined;
   if (!isUtf8(dirent.name)) {
     visitor.problem("INVALID_NAME", relative, `Skipped "${relative}": its name is not valid UTF-8.`);
     return undefined;
   }
-  const absolute = frame.absolute.endsWith("/") ? frame.absolute + name : `${frame.absolute}/${name}`;
-  const isDirectory = dirent.isDirectory();
-  if (options.exclude.has(absolute) || options.ignore.ignores(relative, isDirectory)) return undefined;
   if (isDirectory) return enterDirectory(absolute, relative, visitor);
   if (dirent.isFile()) visitor.file(absolute, relative);
   else if (dirent.isSymbolicLink()) visitor.symlink(absolute, relative);
