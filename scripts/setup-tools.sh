@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests compare Strongbox with (bsdtar, Go for archive/tar, pigz, git for
-# ignore rules) and the
-# benchmark peers (restic, borg), from Debian's packages, quietly. Called by the README's test command and
-# by .ci/run, so a fresh machine passes the same way. Does nothing when everything is already there.
+# ignore rules) and the benchmark peers (restic, borg), from Debian's packages, quietly. Called by the
+# README's test command and by .ci/run, so a fresh machine passes the same way. Does nothing when
+# everything is already there.
 set -euo pipefail
 
 need=()
