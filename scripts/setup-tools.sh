@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests compare Strongbox with (bsdtar, Go for archive/tar, Python for
-# tarfile, pigz) and the benchmark peers (restic, borg), from Debian's packages, quietly. Called by the
+# tarfile, pigz, git for ignore rules) and the benchmark peers (restic, borg), from Debian's packages, quietly. Called by the
 # README's test command and by .ci/run, so a fresh machine passes the same way. Does nothing when
 # everything is already there.
 set -euo pipefail
@@ -8,6 +8,7 @@ set -euo pipefail
 need=()
 command -v bsdtar >/dev/null 2>&1 || need+=(libarchive-tools)
 command -v pigz >/dev/null 2>&1 || need+=(pigz)
+command -v git >/dev/null 2>&1 || need+=(git)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v restic >/dev/null 2>&1 || need+=(restic)

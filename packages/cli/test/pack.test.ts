@@ -90,6 +90,25 @@ describe("strongbox pack", () => {
     ]);
   });
 
+  it("reads an --ignore-file saved with a byte-order mark from its first rule on", async () => {
+    await writeFile(join(temp.path, "rules.txt"), "\uFEFF*.properties\r\nworld/\r\n");
+    const run = await runCli(
+      ["pack", "server", "-o", "out.tar.gz", "--ignore", "*.log", "--ignore-file", "rules.txt"],
+      { cwd: temp.path },
+    );
+
+    expect(run.code).toBe(0);
+    expect(await tarList(join(temp.path, "out.tar.gz"))).toEqual([
+      "cache/",
+      "cache/blob.bin",
+      "empty/",
+      "plugins/",
+      "plugins/a.jar",
+      "plugins/cache/",
+      "plugins/cache/p.bin",
+    ]);
+  });
+
   it.each<[string, number, string[], RegExp]>([
     ["a folder that does not exist", 1, ["pack", "missing", "-o", "out.tar.gz"], /does not exist/],
     ["a file instead of a folder", 1, ["pack", "server/latest.log", "-o", "out.tar.gz"], /is not a folder/],

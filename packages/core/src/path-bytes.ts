@@ -14,7 +14,8 @@
 
 import { readdirSync, renameSync } from "node:fs";
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// `ignoreBOM` keeps a leading U+FEFF: a name may start with those bytes, and dropping them loses bytes.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Lone surrogates only: with the `u` flag a surrogate pair is one code point and never matches. */
 const RAW_BYTE = /[\uDC80-\uDCFF]/u;
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -82,9 +82,38 @@ const cases: Record<string, Case[]> = {
     ["[^a-c].txt", "d.txt", false, true],
     ["[]x].txt", "].txt", false, true],
     ["[a-].txt", "-.txt", false, true],
-    ["[.txt", "[.txt", false, true],
+    ["[.txt", "[.txt", false, false],
+    [["[ab", "b"], "b", false, true],
+    ["[z-a]", "a", false, false],
+    [["[z-a]", "*.log"], "a.log", false, true],
     ["\\*.txt", "*.txt", false, true],
     ["\\*.txt", "a.txt", false, false],
+  ],
+  "POSIX classes": [
+    ["[[:digit:]]x", "7x", false, true],
+    ["[[:digit:]]x", "ax", false, false],
+    ["[[:upper:]]", "Q", false, true],
+    ["[[:upper:]]", "q", false, false],
+    ["[[:space:]]s", " s", false, true],
+    ["[[:space:]]s", "xs", false, false],
+    ["[![:alpha:]]", "1", false, true],
+    ["[![:alpha:]]", "a", false, false],
+    ["[[:nope:]]", "n", false, false],
+  ],
+  "a byte-order mark starts the text only": [
+    ["\uFEFF*.log\ncache/", "a.log", false, true],
+    ["\uFEFF\uFEFF*.log\nb", "a.log", false, false],
+    ["\uFEFF\uFEFF*.log\nb", "\uFEFFa.log", false, true],
+    [["\uFEFF*.log"], "a.log", false, true],
+  ],
+  "one \\r before a line end is dropped": [
+    ["a\r\r\nb", "a\r", false, true],
+    ["a\r\r\nb", "a", false, false],
+  ],
+  "names that are not UTF-8, as decodePath gives them": [
+    ["caf\udce9.txt", "caf\udce9.txt", false, true],
+    ["caf\udce9.txt", "caf\udce8.txt", false, false],
+    ["caf?.txt", "caf\udce9.txt", false, true],
   ],
   "literal regex characters": [
     ["a+b(1).txt", "a+b(1).txt", false, true],
@@ -118,14 +147,29 @@ describe("createIgnoreMatcher", () => {
     expect(asked.map(([path, dir]) => matcher.ignores(path, dir))).toEqual([true, true, false, true, true]);
   });
 
-  it("rejects a pattern that cannot compile with INVALID_INPUT", () => {
-    let caught: unknown;
-    try {
-      createIgnoreMatcher("[z-a]");
-    } catch (error) {
-      caught = error;
+  it("refuses rules that are neither a string nor strings with INVALID_INPUT", () => {
+    for (const rules of [42, ["*.log", 7], { rules: "*.log" }]) {
+      let caught: unknown;
+      try {
+        createIgnoreMatcher(rules as unknown as string[]);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isStrongboxError(caught, "INVALID_INPUT")).toBe(true);
     }
-    expect(isStrongboxError(caught, "INVALID_INPUT")).toBe(true);
+  });
+
+  it("answers as before once it has been asked about many more paths than it remembers", () => {
+    const rules = ["cache/", "*.tmp", "!keep.tmp"];
+    const matcher = createIgnoreMatcher(rules);
+    const paths = Array.from({ length: 20_000 }, (_, i) => [
+      `d${i % 7}/${i % 3 ? "cache" : "w"}/f${i}.tmp`,
+      `w/keep.tmp`,
+    ]);
+    const answers = paths.flat().map((path) => matcher.ignores(path, false));
+    const fresh = paths.flat().map((path) => createIgnoreMatcher(rules).ignores(path, false));
+    expect(answers).toEqual(fresh);
+    expect(answers.slice(0, 6)).toEqual([true, false, true, false, true, false]);
   });
 });
 
@@ -137,6 +181,10 @@ describe("parseIgnoreRules", () => {
       "!keep.log",
       "name\\ ",
     ]);
+  });
+
+  it("drops a leading byte-order mark and one \\r before each line end, as git reads a file", () => {
+    expect(parseIgnoreRules("\uFEFF*.log\r\na\r\r\n\uFEFFb")).toEqual(["*.log", "a\r", "\uFEFFb"]);
   });
 
   it("splits array elements that hold newlines", () => {

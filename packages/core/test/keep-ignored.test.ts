@@ -120,13 +120,22 @@ describe("extract with keep rules", () => {
     expect(await readlink(join(target, "link.log"))).toBe("a.txt");
   });
 
-  it("refuses rules that do not compile before touching anything", async () => {
+  it("refuses rules that are not strings before touching anything", async () => {
     const { dir, file } = await archiveOf({ "a.txt": "a" });
     const target = join(dir, "target");
     await writeTree(target, { "b.txt": "b" });
-    await expect(
-      extract(createReadStream(file), target, { mode: "truncate", keep: "[z-a]" }),
-    ).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    const keep = ["*.txt", 7] as unknown as string[];
+    await expect(extract(createReadStream(file), target, { mode: "truncate", keep })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
     expect(await readTree(target)).toEqual({ "b.txt": "b" });
+  });
+
+  it("takes a rule git cannot match (a reversed range) as matching nothing, as git does", async () => {
+    const { dir, file } = await archiveOf({ "a.txt": "a" });
+    const target = join(dir, "target");
+    await writeTree(target, { "b.txt": "b", "c.log": "c" });
+    await extract(createReadStream(file), target, { mode: "truncate", keep: "[z-a]\n*.log" });
+    expect(await readTree(target)).toEqual({ "a.txt": "a", "c.log": "c" });
   });
 });

@@ -94,7 +94,9 @@ describe("input validation", () => {
     await expect(manager.create("../etc")).rejects.toMatchObject({ code: "INVALID_INPUT" });
     await expect(manager.create("a/b")).rejects.toMatchObject({ code: "INVALID_INPUT" });
     await expect(manager.get(SERVER, "not-a-uuid")).rejects.toMatchObject({ code: "INVALID_INPUT" });
-    await expect(manager.create(SERVER, { ignored: "[z-a]" })).rejects.toMatchObject({
+    await expect(
+      manager.create(SERVER, { ignored: ["*.log", 7] as unknown as string[] }),
+    ).rejects.toMatchObject({
       code: "INVALID_INPUT",
     });
     await expect(manager.create(SERVER, { name: "x".repeat(192) })).rejects.toMatchObject({

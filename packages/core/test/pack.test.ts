@@ -211,6 +211,23 @@ describe("ignore rules", () => {
     expect(warnings).toEqual([]);
   });
 
+  test("a .pteroignore with a byte-order mark, a bad line and a rule in raw bytes applies as git reads it", async () => {
+    const root = await tempDir();
+    for (const name of ["a.log", "1.dat", "x.dat", "ax", "zx"]) await writeFile(join(root, name), name);
+    // caf\xe9.txt: a name that is not UTF-8, named byte for byte by the rule below.
+    const raw = Buffer.from("caf\xe9.txt", "latin1");
+    await writeFile(Buffer.concat([Buffer.from(`${root}/`), raw]), "raw");
+    const rules = Buffer.concat([Buffer.from("\uFEFF*.log\r\n[z-a]x\r\n[[:digit:]].dat\r\n"), raw]);
+    await writeFile(join(root, ".pteroignore"), rules);
+    const warnings: ArchiveWarning[] = [];
+    const archive = join(await tempDir(), "i.tar.gz");
+
+    await packToFile(root, archive, { onWarning: (w) => warnings.push(w) });
+
+    expect((await tarList(archive)).names).toEqual([".pteroignore", "ax", "x.dat"]);
+    expect(warnings).toEqual([]);
+  });
+
   test("ignoreFile: false leaves the ignore file's rules out", async () => {
     const root = await tempDir();
     await writeFile(join(root, ".pteroignore"), "*.log\n");

@@ -38,6 +38,12 @@ describe("path bytes", () => {
     }
   });
 
+  it("keeps the bytes of a byte-order mark, at the start or after a raw byte", () => {
+    for (const raw of [bytes(0xef, 0xbb, 0xbf, 0x61), bytes(0xff, 0xef, 0xbb, 0xbf)]) {
+      expect(encodePath(decodePath(raw)).equals(raw)).toBe(true);
+    }
+  });
+
   it("does not mistake a surrogate pair for raw bytes", () => {
     const name = "\ud800\udc80"; // U+10080, a valid character whose low surrogate is in DC80-DCFF
     expect(hasRawBytes(name)).toBe(false);

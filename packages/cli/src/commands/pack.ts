@@ -78,7 +78,8 @@ function parseLevel(text: string | undefined): number | undefined {
 
 async function readIgnoreFile(path: string): Promise<string> {
   try {
-    return await readFile(path, "utf8");
+    // A byte-order mark starts the file, not its first rule (git drops it too).
+    return (await readFile(path, "utf8")).replace(/^\uFEFF/, "");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new StrongboxError("NOT_FOUND", `The ignore file "${path}" does not exist.`);

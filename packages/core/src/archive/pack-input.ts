@@ -14,9 +14,9 @@ const MAX_IGNORE_FILE_BYTES = 1024 * 1024;
 
 /**
  * Checks what `pack` was asked to do, before any work starts: the root is a real directory (not a
- * symlink), the level and ignore file name are sane, and the ignore rules compile. The root's ignore
- * file comes first and `options.ignore` after it, so the caller's own rules win a conflict (the last
- * matching rule decides).
+ * symlink), the level and ignore file name are sane, and `options.ignore` is a string or strings (any
+ * line is a valid rule, as in git). The root's ignore file comes first and `options.ignore` after it, so
+ * the caller's own rules win a conflict (the last matching rule decides).
  *
  * @throws StrongboxError `NOT_FOUND` when the root does not exist, `INVALID_INPUT` for anything else.
  */
@@ -42,9 +42,10 @@ export async function resolvePackInput(
   await assertDirectory(absolute);
   const ignoreFile = options.ignoreFile ?? DEFAULT_IGNORE_FILE;
   const fileRules = ignoreFile === false ? "" : await readIgnoreFile(absolute, ignoreFile);
-  const optionRules = typeof options.ignore === "string" ? options.ignore : (options.ignore ?? []).join("\n");
-  const ignoreRules = `${fileRules}\n${optionRules}`;
-  createIgnoreMatcher(ignoreRules);
+  const optionRules = options.ignore ?? [];
+  // Refuses anything but a string or strings, before any work.
+  createIgnoreMatcher(optionRules);
+  const ignoreRules = `${fileRules}\n${typeof optionRules === "string" ? optionRules : optionRules.join("\n")}`;
   return {
     root: absolute,
     ignoreRules,
@@ -109,5 +110,6 @@ async function readIgnoreFile(root: string, name: string): Promise<string> {
       details: { ignoreFile: file, size: stat.size },
     });
   }
+  // Read as bytes, so that a rule naming a file that is not UTF-8 matches that name byte for byte (as git).
   return decodePath(await readFile(fsPath(file)));
 }

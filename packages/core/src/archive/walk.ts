@@ -64,6 +64,7 @@ function visitEntry(
   options: WalkOptions,
   visitor: WalkVisitor,
 ): Frame | undefined {
+  // Decoded byte-exact (path-bytes.ts), so ignore rules can name it, and a warning too.
   const name = decodePath(dirent.name);
   const relative = frame.relative === "" ? name : `${frame.relative}/${name}`;
   const absolute = frame.absolute.endsWith("/") ? frame.absolute + name : `${frame.absolute}/${name}`;

@@ -1,5 +1,5 @@
 import { StrongboxError } from "../errors.js";
-import { createIgnoreMatcher, parseIgnoreRules } from "../ignore.js";
+import { parseIgnoreRules } from "../ignore.js";
 
 /** Longest backup name accepted (the panel's database column). */
 export const MAX_NAME_LENGTH = 191;
@@ -21,14 +21,16 @@ export function backupName(name: unknown, now: Date): string {
   return trimmed || `Backup at ${now.toISOString().slice(0, 19).replace("T", " ")}`;
 }
 
-/** The rule lines to record as `ignored_files`, after checking every pattern compiles (else `INVALID_INPUT`). */
+/**
+ * The rule lines to record as `ignored_files`, after checking they are a string or strings (else
+ * `INVALID_INPUT`). Any line is a rule, as in git: one that cannot match matches nothing.
+ */
 export function ignoredFiles(ignored: string | readonly string[] | undefined): string[] {
   if (ignored === undefined) return [];
   const lines = typeof ignored === "string" ? [ignored] : ignored;
   if (!Array.isArray(lines) || !lines.every((line) => typeof line === "string")) {
     throw invalid("Ignored files must be a string of patterns, one a line, or an array of patterns.", {});
   }
-  createIgnoreMatcher(ignored);
   return parseIgnoreRules(ignored);
 }
 

@@ -70,7 +70,13 @@ export function goTar(program: string, argv: readonly string[] = [], cwd?: strin
   try {
     writeFileSync(join(dir, "main.go"), program);
     mkdirSync(GO_CACHE, { recursive: true });
-    const env = { GOPROXY: "off", GOFLAGS: "-mod=mod", GO111MODULE: "off", GOCACHE: GO_CACHE, GOPATH: join(dir, "gopath") };
+    const env = {
+      GOPROXY: "off",
+      GOFLAGS: "-mod=mod",
+      GO111MODULE: "off",
+      GOCACHE: GO_CACHE,
+      GOPATH: join(dir, "gopath"),
+    };
     return runTool("go", ["run", join(dir, "main.go"), ...argv], cwd, env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
