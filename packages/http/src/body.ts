@@ -7,7 +7,7 @@ const MAX_NAME_LENGTH = 191;
 
 /**
  * Reads a JSON object body (an empty body is `{}`); 400 for anything else, 413 past 64 KiB. On a 413 the
- * rest of the body is left unread, not destroyed, so the answer can still reach the client (see respond.ts).
+ * rest of the body is left unread, not destroyed, so that the answer still reaches the client (see `respond`).
  */
 export async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
   const text = (await readBody(request)).toString("utf8").trim();
