@@ -15,7 +15,10 @@ const PANEL_STATUSES = new Set([
  * to learn the limit and, by polling `status`, when a restore has ended.
  */
 export async function serverObject(server: string, manager: BackupManager, servers: ServerDirectory) {
-  const [backups, status] = await Promise.all([servers.backupLimit(server), serverStatus(server, manager, servers)]);
+  const [backups, status] = await Promise.all([
+    servers.backupLimit(server),
+    serverStatus(server, manager, servers),
+  ]);
   return { object: "server", attributes: { identifier: server, feature_limits: { backups }, status } };
 }
 

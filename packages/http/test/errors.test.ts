@@ -7,7 +7,6 @@ const BACKUPS = "/api/client/servers/srv-1/backups";
 let api: TestApi;
 afterEach(() => api.close());
 
-
 describe("limits and refusals", () => {
   it("answers the panel's TooManyBackupsException at the limit, failed backups included", async () => {
     api = await startApi({ maxBackups: 2 });
@@ -71,7 +70,9 @@ describe("limits and refusals", () => {
     expect(restore.status).toBe(400);
     expect(restore.json).toEqual(panelError(400, "BadRequestHttpException", /is being backed up/));
     expect(missing.status).toBe(404);
-    expect(missing.json).toEqual(panelError(404, "NotFoundHttpException", `Server srv-1 has no backup ${unknown}.`));
+    expect(missing.json).toEqual(
+      panelError(404, "NotFoundHttpException", `Server srv-1 has no backup ${unknown}.`),
+    );
     expect((await api.manager.wait("srv-1", started.json.attributes.uuid)).is_successful).toBe(true);
   });
 

@@ -50,8 +50,10 @@ function upload(method: string, path: string, bytes: number, token: string | nul
       },
     });
     req.on("error", (error) => errors.push(error));
+    let responded = false;
     const answered = new Promise<Omit<Upload, "errors">>((answer) => {
       req.on("response", async (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         for await (const chunk of res) chunks.push(chunk as Buffer);
         const text = Buffer.concat(chunks).toString("utf8");
@@ -64,7 +66,7 @@ function upload(method: string, path: string, bytes: number, token: string | nul
       });
     });
     req.on("close", () => {
-      if (!req.res) reject(new Error(`no answer: ${errors.map(String).join(", ")}`));
+      if (!responded) reject(new Error(`no answer: ${errors.map(String).join(", ")}`));
       else void answered.then((answer) => resolve({ ...answer, errors }));
     });
     void (async () => {

@@ -68,8 +68,14 @@ describe("GET /api/client", () => {
     expect(all.json).toEqual({
       object: "list",
       data: [
-        { object: "server", attributes: { identifier: "srv-1", feature_limits: { backups: 3 }, status: null } },
-        { object: "server", attributes: { identifier: "srv-2", feature_limits: { backups: 3 }, status: null } },
+        {
+          object: "server",
+          attributes: { identifier: "srv-1", feature_limits: { backups: 3 }, status: null },
+        },
+        {
+          object: "server",
+          attributes: { identifier: "srv-2", feature_limits: { backups: 3 }, status: null },
+        },
         {
           object: "server",
           attributes: { identifier: "srv-installing", feature_limits: { backups: 3 }, status: "installing" },
@@ -79,9 +85,9 @@ describe("GET /api/client", () => {
     });
     // As a client library asks on start (per_page 75 is within the panel's cap of 100).
     const second = await api.call("GET", "/api/client?page=2&per_page=2");
-    expect(second.json.data.map((server: { attributes: { identifier: string } }) => server.attributes.identifier)).toEqual([
-      "srv-installing",
-    ]);
+    expect(
+      second.json.data.map((server: { attributes: { identifier: string } }) => server.attributes.identifier),
+    ).toEqual(["srv-installing"]);
     expect(second.json.meta.pagination).toEqual({
       total: 3,
       count: 1,

@@ -11,8 +11,8 @@ import {
   type ServerState,
 } from "@strongbox/core";
 import { createPolicy, type PolicyOptions } from "@strongbox/policy";
-import { expect } from "vitest";
 import { createDownloadHandler, createLocalStorage } from "@strongbox/storage-local";
+import { expect } from "vitest";
 import { ALL_PERMISSIONS, createBackupApi, staticTokens } from "../../src/index.js";
 
 /** Tokens of the test API: `admin` holds every permission, the others one each, `none` nothing. */
