@@ -1,11 +1,7 @@
-/** The panel's pagination meta of one page. */
-export interface Pagination {
-  total: number;
-  count: number;
-  per_page: number;
-  current_page: number;
-  total_pages: number;
-}
+import type { BackupPage } from "@strongbox/core";
+
+/** The panel's pagination meta of one page (as the manager gives it for backups). */
+export type Pagination = BackupPage["pagination"];
 
 /** One page of `all` (1-based `page`), with its meta; a page past the end is empty. */
 export function pageOf<T>(

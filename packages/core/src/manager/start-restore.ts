@@ -11,8 +11,9 @@ import type { ServerSlots } from "./slots.js";
 import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
- * Checks the request and that the backup exists, takes the server, asks the policy with the server's state, then starts the restore.
- * Resolves once it runs; `done` settles when it ends (and never goes unhandled if nobody awaits it).
+ * Checks the request and that the backup exists, takes the server, asks the policy with the server's
+ * state, then starts the restore. Resolves once it runs; `done` settles when it ends (and never goes
+ * unhandled if nobody awaits it).
  */
 export async function startRestore(
   context: ManagerContext,
