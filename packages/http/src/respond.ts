@@ -12,6 +12,7 @@ export const MAX_DISCARDED_BODY_BYTES = 256 * 1024 * 1024;
  * end (answered before or while reading it) first has the rest read and thrown away: closing with unread
  * bytes resets the connection and loses the answer while the client still sends (EPIPE), and leaving them
  * makes them the start of the next request on a keep-alive connection, which then never gets an answer.
+ * Past `discardLimit` bytes it stops reading and answers with `Connection: close`.
  */
 export function respond(
   request: IncomingMessage,
@@ -19,12 +20,13 @@ export function respond(
   status: number,
   body?: unknown,
   headers: Record<string, string> = {},
+  discardLimit = MAX_DISCARDED_BODY_BYTES,
 ): void {
   if (request.complete) {
     writeAnswer(response, status, body, headers);
     return;
   }
-  void discardBody(request, MAX_DISCARDED_BODY_BYTES).then((whole) =>
+  void discardBody(request, discardLimit).then((whole) =>
     writeAnswer(response, status, body, whole ? headers : { ...headers, connection: "close" }),
   );
 }

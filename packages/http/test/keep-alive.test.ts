@@ -73,7 +73,8 @@ function upload(method: string, path: string, bytes: number, token: string | nul
       const chunk = Buffer.alloc(Math.min(MiB, bytes), 0x20);
       for (let sent = 0; sent < bytes; sent += chunk.length) {
         const part = chunk.subarray(0, Math.min(chunk.length, bytes - sent));
-        if (!req.write(part)) await Promise.race([once(req, "drain"), once(req, "close")]);
+        // A request that fails rejects `once`; its error is recorded above.
+        if (!req.write(part)) await Promise.race([once(req, "drain"), once(req, "close")]).catch(() => {});
         if (req.destroyed) return;
       }
       req.end();
