@@ -52,7 +52,10 @@ const api = createBackupApi({
   },
   servers: {
     exists: (id, actor) => id in config.servers && (access.get(actor) ?? []).includes(id),
+    list: (actor) => (access.get(actor) ?? []).filter((id) => id in config.servers),
     backupLimit: (id) => config.servers[id]?.backupLimit ?? null,
+    // Shown as the panel's `status` (installing, suspended, ...).
+    state: (id) => config.servers[id]?.state,
   },
   downloads: createDownloadHandler(storage),
   onError: (error) => console.error("request failed:", error),

@@ -32,6 +32,8 @@ beforeAll(async () => {
 
 afterAll(() => temp.remove());
 
+const wholeSeconds = (iso: string) => iso.replace(/\.\d{3}\+00:00$/, "+00:00");
+
 describe("strongbox list", () => {
   it("prints the API's list document, newest first", async () => {
     const list = await runJson<ListDocument>(["list", "--storage", storage, "--server", "srv-1"]);
@@ -54,8 +56,9 @@ describe("strongbox list", () => {
       bytes: first.bytes,
       is_successful: true,
       is_locked: false,
-      created_at: first.created_at,
-      completed_at: first.completed_at,
+      // The API's form, as the panel's: whole seconds (the record itself keeps milliseconds).
+      created_at: wholeSeconds(first.created_at),
+      completed_at: wholeSeconds(first.completed_at!),
     });
   });
 

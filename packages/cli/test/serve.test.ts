@@ -2,14 +2,14 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { watch } from "node:fs";
 import { access, mkdir, open, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type BackupRecord, createManifestCatalog } from "@strongbox/core";
 import { createLocalStorage } from "@strongbox/storage-local";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, runCli, spawnCli } from "./helpers/run-cli.js";
+import { makeTempDir, runCli } from "./helpers/run-cli.js";
+import { jsonLinesUntil, killServe, spawnServe } from "./helpers/serve.js";
 
 const TOKEN = "serve-test-token";
 let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -28,18 +28,14 @@ beforeEach(async () => {
   await writeFile(log, "");
 });
 afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGKILL");
-    await once(child, "exit");
-  }
+  await killServe(child);
   child = undefined;
   await temp.remove();
 });
 
 /** Starts `strongbox serve` on a free port and resolves with its address once it listens. */
 async function serve(extra: string[] = []) {
-  child = spawnCli([
-    "serve",
+  const running = await spawnServe([
     "--storage",
     storage,
     "--servers-root",
@@ -52,25 +48,8 @@ async function serve(extra: string[] = []) {
     log,
     ...extra,
   ]);
-  const running = child;
-  let stderr = "";
-  running.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  let stdout = "";
-  const origin = await new Promise<string>((resolve, reject) => {
-    running.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      const match = /Listening on (\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
-    });
-    running.once("exit", (code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    if (running.exitCode !== null) resolve(running.exitCode);
-    else running.once("exit", (code) => resolve(code));
-  });
-  return { origin, exited, stderr: () => stderr };
+  child = running.child;
+  return running;
 }
 
 function api(origin: string, path: string, init: RequestInit & { token?: string | null } = {}) {
@@ -93,24 +72,6 @@ async function body(response: Response | Promise<Response>): Promise<any> {
 /** The activity log's events, once one matches `predicate`. */
 function logUntil(predicate: (event: { event: string; backup: string }) => boolean) {
   return jsonLinesUntil(log, (events) => events.some(predicate));
-}
-
-/** A JSON-lines file's values, once `done` holds for them (the file is watched, not polled). */
-// biome-ignore lint/suspicious/noExplicitAny: tests read the lines field by field
-async function jsonLinesUntil(file: string, done: (values: any[]) => boolean) {
-  const watcher = watch(file);
-  try {
-    for (;;) {
-      const values = (await readFile(file, "utf8"))
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line));
-      if (done(values)) return values;
-      await once(watcher, "change");
-    }
-  } finally {
-    watcher.close();
-  }
 }
 
 /** Every file under `root`, relative, sorted. */

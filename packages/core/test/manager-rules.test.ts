@@ -107,6 +107,23 @@ describe("input validation", () => {
   });
 });
 
+describe("a restore of a backup that does not exist", () => {
+  it("is NOT_FOUND even while the server is busy: waiting would not help", async () => {
+    const stalling = stallArchives(createMemoryStorage());
+    const { manager } = await setup({}, stalling.storage);
+    const running = await manager.create(SERVER);
+    await stalling.uploading;
+    const missing = "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e";
+    await expect(manager.restore(SERVER, missing, { truncate: true })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: `Server ${SERVER} has no backup ${missing}.`,
+    });
+    expect(manager.activeOperation(SERVER)).toEqual({ operation: "backup", backup: running.uuid });
+    stalling.release();
+    expect((await manager.wait(SERVER, running.uuid)).is_successful).toBe(true);
+  });
+});
+
 describe("one operation per server", () => {
   it("refuses a second backup or a restore while a backup runs, and reports what runs", async () => {
     const stalling = stallArchives(createMemoryStorage());

@@ -3,6 +3,7 @@ import type { BackupManager } from "@strongbox/core";
 import { type Authenticate, authenticateRequest, requirePermission } from "./auth.js";
 import { errorBody, HttpError, toHttpFailure } from "./errors.js";
 import { requestTarget } from "./request-target.js";
+import { respond } from "./respond.js";
 import { API_PREFIX, backupRoutes, type Route, type ServerDirectory } from "./routes.js";
 
 /** Options of {@link createBackupApi}. */
@@ -23,27 +24,6 @@ export interface BackupApiOptions {
 
 /** A request handler that resolves `true` when it answered the request, `false` when the path is not its. */
 export type ApiHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
-
-function send(
-  response: ServerResponse,
-  status: number,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (body === undefined) {
-    response.writeHead(status, { "cache-control": "no-store", ...headers }).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  response
-    .writeHead(status, {
-      "content-type": "application/json",
-      "content-length": String(Buffer.byteLength(text)),
-      "cache-control": "no-store",
-      ...headers,
-    })
-    .end(text);
-}
 
 /**
  * The panel's client API for backups as a plain `node:http` handler, mountable in any Node server or
@@ -77,15 +57,21 @@ export function createBackupApi(options: BackupApiOptions): ApiHandler {
       const actor = await authenticateRequest(request, options.authenticate);
       route = matches.find((candidate) => candidate.method === request.method);
       if (!route) {
-        response.setHeader("allow", matches.map((candidate) => candidate.method).join(", "));
-        throw new HttpError(405, "MethodNotAllowedHttpException", `${request.method} is not allowed here.`);
+        const allowed = matches.map((candidate) => candidate.method).join(", ");
+        response.setHeader("allow", allowed);
+        throw new HttpError(
+          405,
+          "MethodNotAllowedHttpException",
+          `The ${request.method} method is not supported for this route. Supported methods: ${allowed}.`,
+        );
       }
-      const [, server = "", backup = ""] = route.pattern.exec(path)!;
-      if (!(await options.servers.exists(server, actor)))
+      const [, server, backup = ""] = route.pattern.exec(path)!;
+      if (server !== undefined && !(await options.servers.exists(server, actor)))
         throw new HttpError(404, "NotFoundHttpException", "The requested server does not exist.");
-      requirePermission(actor, route.permission);
-      const result = await route.run({ actor, server, backup: backup.toLowerCase(), query, request });
-      send(response, result.status, result.body);
+      if (route.permission !== undefined) requirePermission(actor, route.permission);
+      const context = { actor, server: server ?? "", backup: backup.toLowerCase(), query, request };
+      const result = await route.run(context);
+      respond(request, response, result.status, result.body);
     } catch (error) {
       const failure = toHttpFailure(error, route?.errors);
       if (failure.status === 500) options.onError?.(error, request);
@@ -94,7 +80,7 @@ export function createBackupApi(options: BackupApiOptions): ApiHandler {
         return;
       }
       const headers = { ...failure.headers, ...(failure.status === 401 && { "www-authenticate": "Bearer" }) };
-      send(response, failure.status, errorBody(failure), headers);
+      respond(request, response, failure.status, errorBody(failure), headers);
     }
   }
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from "node:http";
-import type { Actor, BackupManager, ErrorCode } from "@strongbox/core";
-import { parseCreateBody, parseRestoreBody, queryInt, readJsonBody } from "./body.js";
+import type { Actor, BackupManager, ErrorCode, ServerState } from "@strongbox/core";
+import { parseCreateBody, parseRestoreBody, queryInt, queryPage, readJsonBody } from "./body.js";
 import { RESTORE_STATE_CONFLICT } from "./errors.js";
+import { pageOf } from "./pagination.js";
 import { backupObject, listObject } from "./serialize.js";
+import { serverObject } from "./server-object.js";
 
 /** What the API needs to know about the servers it serves. */
 export interface ServerDirectory {
@@ -11,11 +13,22 @@ export interface ServerDirectory {
    * servers an actor has no access to.
    */
   exists(server: string, actor: Actor): boolean | Promise<boolean>;
+  /** The ids of the servers this actor may see, for `GET /api/client` (client libraries call it first). */
+  list(actor: Actor): readonly string[] | Promise<readonly string[]>;
   /** The server's backup limit for `feature_limits.backups` (`null`: none). */
   backupLimit(server: string): number | null | Promise<number | null>;
+  /**
+   * The server's state, shown as the panel's `status` when it is one of the panel's (`installing`,
+   * `install_failed`, `suspended`, `transferring`, `restoring_backup`); default: none, `status: null`.
+   * A restore running in the manager shows `restoring_backup` whatever this says.
+   */
+  state?(server: string): ServerState | undefined | Promise<ServerState | undefined>;
 }
 
-/** What a route's `run` is given: the ids are checked by shape already, the backup id in lower case. */
+/**
+ * What a route's `run` is given: the ids are checked by shape already, the backup id in lower case;
+ * `server` is empty on routes that are not a server's.
+ */
 export interface RouteContext {
   actor: Actor;
   server: string;
@@ -28,8 +41,8 @@ export interface RouteContext {
 export interface Route {
   method: string;
   pattern: RegExp;
-  /** What the actor must hold. */
-  permission: string;
+  /** What the actor must hold; none: any authenticated actor. */
+  permission?: string;
   /** Status mappings of engine codes that differ on this route. */
   errors?: Partial<Record<ErrorCode, { status: number; code: string }>>;
   run(context: RouteContext): Promise<{ status: number; body?: unknown }>;
@@ -38,38 +51,52 @@ export interface Route {
 // Ids by shape, so nothing else can match; the manager validates them again before building any key.
 const SERVER = "([A-Za-z0-9][A-Za-z0-9_-]{0,127})";
 const UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})";
-const SERVER_PATH = `^/api/client/servers/${SERVER}`;
+const ACCOUNT_PATH = "^/api/client";
+const SERVER_PATH = `${ACCOUNT_PATH}/servers/${SERVER}`;
 const BACKUPS = `${SERVER_PATH}/backups`;
 const BACKUP = `${BACKUPS}/${UUID}`;
 
-/** Every path this API answers starts with this. */
-export const API_PREFIX = "/api/client/servers/";
+/**
+ * Every path under this is the API's: those that are no route get a JSON 404, as the panel answers
+ * them, so that a client parsing the error never meets plain text.
+ */
+export const API_PREFIX = "/api/";
+
+// The panel's server listing: 50 a page unless asked, at most 100.
+const SERVERS_PER_PAGE = 50;
+const MAX_SERVERS_PER_PAGE = 100;
 
 /** The routes of design.md's HTTP API over `manager`. */
 export function backupRoutes(manager: BackupManager, servers: ServerDirectory): Route[] {
   const path = (pattern: string) => new RegExp(`${pattern}/?$`);
+  const server = (id: string) => serverObject(id, manager, servers);
   return [
+    {
+      method: "GET",
+      pattern: path(ACCOUNT_PATH),
+      run: async ({ actor, query }) => {
+        const perPage = Math.min(queryInt(query, "per_page") ?? SERVERS_PER_PAGE, MAX_SERVERS_PER_PAGE);
+        const { items, pagination } = pageOf(await servers.list(actor), queryPage(query), perPage);
+        return {
+          status: 200,
+          body: { object: "list", data: await Promise.all(items.map(server)), meta: { pagination } },
+        };
+      },
+    },
     {
       method: "GET",
       pattern: path(SERVER_PATH),
       permission: "backup.read",
-      run: async ({ server }) => ({
-        status: 200,
-        body: {
-          object: "server",
-          attributes: { identifier: server, feature_limits: { backups: await servers.backupLimit(server) } },
-        },
-      }),
+      run: async (context) => ({ status: 200, body: await server(context.server) }),
     },
     {
       method: "GET",
       pattern: path(BACKUPS),
       permission: "backup.read",
       run: async ({ server, query }) => {
-        const page = queryInt(query, "page");
         const perPage = queryInt(query, "per_page");
         const list = await manager.list(server, {
-          ...(page !== undefined && { page }),
+          page: queryPage(query),
           ...(perPage !== undefined && { perPage }),
         });
         return { status: 200, body: listObject(list) };

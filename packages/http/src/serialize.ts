@@ -10,9 +10,20 @@ export function backupAttributes(record: BackupRecord) {
     bytes: record.bytes,
     is_successful: record.is_successful,
     is_locked: record.is_locked,
-    created_at: record.created_at,
-    completed_at: record.completed_at,
+    created_at: apiTimestamp(record.created_at),
+    completed_at: record.completed_at === null ? null : apiTimestamp(record.completed_at),
   };
+}
+
+/**
+ * A record's time in the panel's form, `2025-01-15T10:30:00+00:00`: whole seconds, since clients parse it
+ * with PHP's `DATE_ATOM`, which refuses fractions. Records keep their milliseconds (they order backups
+ * made within one second); only the API drops them.
+ */
+export function apiTimestamp(iso: string): string {
+  const time = Date.parse(iso);
+  // A manifest written by hand may hold anything: shown as it is rather than failing the whole answer.
+  return Number.isNaN(time) ? iso : `${new Date(time).toISOString().slice(0, 19)}+00:00`;
 }
 
 /** `{object: "backup", attributes}`. */

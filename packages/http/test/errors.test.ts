@@ -1,62 +1,44 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startApi, type TestApi, TOKENS, writeFiles } from "./helpers/api-server.js";
+import { panelError, startApi, type TestApi, TOKENS, until, writeFiles } from "./helpers/api-server.js";
 
 const BACKUPS = "/api/client/servers/srv-1/backups";
 let api: TestApi;
 afterEach(() => api.close());
 
-const error = (status: number, code: string, detail: string | RegExp) => ({
-  errors: [
-    {
-      code,
-      status: String(status),
-      detail: typeof detail === "string" ? detail : expect.stringMatching(detail),
-    },
-  ],
-});
-
-async function backup(server = "srv-1", body: Record<string, unknown> = {}): Promise<string> {
-  const created = await api.call("POST", `/api/client/servers/${server}/backups`, { body });
-  expect(created.status).toBe(200);
-  const uuid = created.json.attributes.uuid as string;
-  await api.manager.wait(server, uuid);
-  return uuid;
-}
-
 describe("limits and refusals", () => {
   it("answers the panel's TooManyBackupsException at the limit, failed backups included", async () => {
     api = await startApi({ maxBackups: 2 });
     await writeFiles(join(api.serversRoot, "srv-1"), { "a.txt": "a" });
-    await backup();
-    await backup();
+    await api.backup();
+    await api.backup();
     const refused = await api.call("POST", BACKUPS, { body: {} });
     expect(refused.status).toBe(400);
     expect(refused.json).toEqual(
-      error(400, "TooManyBackupsException", "This server has reached its backup limit."),
+      panelError(400, "TooManyBackupsException", "This server has reached its backup limit."),
     );
     expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(2);
   });
 
   it("answers 429 with Retry-After when throttled", async () => {
     api = await startApi({ throttle: { limit: 1, periodMs: 600_000 } });
-    await backup();
+    await api.backup();
     const refused = await api.call("POST", BACKUPS, { body: {} });
     expect(refused.status).toBe(429);
-    expect(refused.json).toEqual(error(429, "TooManyRequestsHttpException", /try again in/));
+    expect(refused.json).toEqual(panelError(429, "TooManyRequestsHttpException", /try again in/));
     expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
   });
 
   it("refuses a restore in a state that allows none with the panel's 400", async () => {
     api = await startApi();
-    const uuid = await backup("srv-installing");
+    const uuid = await api.backup("srv-installing");
     const refused = await api.call("POST", `/api/client/servers/srv-installing/backups/${uuid}/restore`, {
       body: { truncate: true },
     });
     expect(refused.status).toBe(400);
     expect(refused.json).toEqual(
-      error(
+      panelError(
         400,
         "BadRequestHttpException",
         "This server is not currently in a state that allows for a backup to be restored.",
@@ -65,27 +47,32 @@ describe("limits and refusals", () => {
     expect(api.events.some((event) => event.event === "server:backup.restore")).toBe(false);
   });
 
-  it("answers 409 to a second backup while one runs, and 400 to a restore then", async () => {
+  it("answers 409 to a second backup while one runs, 400 to a restore then, and 404 to an unknown one", async () => {
+    let gate = Promise.resolve();
     let release!: () => void;
-    api = await startApi(
-      {},
-      new Promise<void>((resolve) => {
-        release = resolve;
-      }),
-    );
-    const done = "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e";
-    // The first create holds the server until released; the others arrive meanwhile.
+    api = await startApi({}, () => gate);
+    const done = await api.backup();
+    gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // This create holds the server until released; the others arrive meanwhile.
     const first = api.call("POST", BACKUPS, { body: {} });
     await until(() => api.manager.isBusy("srv-1"));
     const again = await api.call("POST", BACKUPS, { body: {} });
     const restore = await api.call("POST", `${BACKUPS}/${done}/restore`, { body: { truncate: false } });
+    const unknown = "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e";
+    const missing = await api.call("POST", `${BACKUPS}/${unknown}/restore`, { body: { truncate: false } });
     release();
     const started = await first;
     expect(started.status).toBe(200);
     expect(again.status).toBe(409);
-    expect(again.json).toEqual(error(409, "ConflictHttpException", /is being backed up/));
+    expect(again.json).toEqual(panelError(409, "ConflictHttpException", /is being backed up/));
     expect(restore.status).toBe(400);
-    expect(restore.json).toEqual(error(400, "BadRequestHttpException", /is being backed up/));
+    expect(restore.json).toEqual(panelError(400, "BadRequestHttpException", /is being backed up/));
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual(
+      panelError(404, "NotFoundHttpException", `Server srv-1 has no backup ${unknown}.`),
+    );
     expect((await api.manager.wait("srv-1", started.json.attributes.uuid)).is_successful).toBe(true);
   });
 
@@ -107,7 +94,7 @@ describe("limits and refusals", () => {
     const unknownServer = await api.call("GET", "/api/client/servers/nope/backups");
     expect(unknownServer.status).toBe(404);
     expect(unknownServer.json).toEqual(
-      error(404, "NotFoundHttpException", "The requested server does not exist."),
+      panelError(404, "NotFoundHttpException", "The requested server does not exist."),
     );
     const unknownBackup = await api.call("GET", `${BACKUPS}/3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e`);
     expect(unknownBackup.status).toBe(404);
@@ -132,7 +119,7 @@ describe("authentication and permissions", () => {
 
   it("asks each route for its permission", async () => {
     api = await startApi();
-    const uuid = await backup();
+    const uuid = await api.backup();
     const backupPath = `${BACKUPS}/${uuid}`;
     const routes: [string, string, string, unknown?][] = [
       ["GET", "/api/client/servers/srv-1", "backup.read"],
@@ -155,7 +142,7 @@ describe("authentication and permissions", () => {
       const denied = await api.call(method, path, { token: TOKENS.none, body });
       expect(denied.status, `${method} ${path}`).toBe(403);
       expect(denied.json).toEqual(
-        error(
+        panelError(
           403,
           "AccessDeniedHttpException",
           `This action is unauthorized: it needs the ${permission} permission.`,
@@ -203,7 +190,7 @@ describe("bad bodies", () => {
     ["a JSON array", "[1]", undefined, 400, /must be a JSON object/],
     ["a name that is not a string", undefined, { name: 5 }, 422, /name field must be a string/],
     ["a name over 191 characters", undefined, { name: "x".repeat(192) }, 422, /191 characters/],
-    ["is_locked as a string", undefined, { is_locked: "yes" }, 422, /is locked field/],
+    ["is_locked as a word", undefined, { is_locked: "yes" }, 422, /is locked field/],
     ["ignored as a number", undefined, { ignored: 3 }, 422, /ignored field/],
     ["ignored with a non-string line", undefined, { ignored: ["a", 1] }, 422, /ignored field/],
   ];
@@ -228,14 +215,14 @@ describe("bad bodies", () => {
     await api.manager.wait("srv-1", answer.json.attributes.uuid);
   });
 
-  it("refuses a restore whose truncate is not a boolean, and a bad page", async () => {
+  it("refuses a restore whose truncate is not a boolean, and a bad per_page", async () => {
     api = await startApi();
-    const uuid = await backup();
+    const uuid = await api.backup();
     const answer = await api.call("POST", `${BACKUPS}/${uuid}/restore`, { body: { truncate: "yes" } });
     expect(answer.status).toBe(422);
     expect(api.events.some((event) => event.event === "server:backup.restore")).toBe(false);
-    expect((await api.call("GET", `${BACKUPS}?page=0`)).status).toBe(422);
     expect((await api.call("GET", `${BACKUPS}?per_page=abc`)).status).toBe(422);
+    expect((await api.call("GET", `${BACKUPS}?per_page=0`)).status).toBe(422);
   });
 
   it("refuses a body over 64 KiB", async () => {
@@ -296,8 +283,3 @@ describe("concurrent requests on one server", () => {
     expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(1);
   });
 });
-
-/** Resolves once `predicate` holds; it is checked again on each turn of the event loop. */
-async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise<void>((resolve) => setImmediate(resolve));
-}

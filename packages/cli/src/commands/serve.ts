@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { open } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
@@ -11,6 +11,7 @@ import {
   type RateLimits,
   type StorageAdapter,
   StrongboxError,
+  validateServerId,
 } from "@strongbox/core";
 import { ALL_PERMISSIONS, type ApiHandler, createBackupApi, staticTokens } from "@strongbox/http";
 import { createPolicy } from "@strongbox/policy";
@@ -174,16 +175,34 @@ function apiAccess(settings: Settings, context: CommandContext) {
   const token = settings.token ?? randomBytes(24).toString("base64url");
   if (settings.token === undefined)
     context.stderr.write(`strongbox: no --token given; this run's API token is ${token}\n`);
+  const isServer = async (id: string) =>
+    (await statOrUndefined(join(settings.serversRoot, id)))?.isDirectory() === true;
   return {
     servers: {
-      exists: async (id: string) =>
-        (await statOrUndefined(join(settings.serversRoot, id)))?.isDirectory() === true,
+      exists: isServer,
+      list: () => serverIds(settings.serversRoot, isServer),
       backupLimit: () => settings.backupLimit ?? null,
     },
     authenticate: staticTokens({ [token]: { id: "token", permissions: ALL_PERMISSIONS } }),
     onError: (error: unknown) =>
       context.stderr.write(`strongbox: request failed: ${oneLine(String(error))}\n`),
   };
+}
+
+/** The folders of the servers root whose names are server ids, sorted (what `GET /api/client` lists). */
+async function serverIds(root: string, isServer: (id: string) => Promise<boolean>): Promise<string[]> {
+  const names = (await readdir(root)).filter((name) => isServerId(name)).sort();
+  const servers = await Promise.all(names.map(async (name) => ((await isServer(name)) ? name : undefined)));
+  return servers.filter((name) => name !== undefined);
+}
+
+function isServerId(name: string): boolean {
+  try {
+    validateServerId(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Listens, and resolves with the server's own address as a URL (`http://127.0.0.1:8080`). */

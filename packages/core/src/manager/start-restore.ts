@@ -11,8 +11,9 @@ import type { ServerSlots } from "./slots.js";
 import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
- * Checks the request, takes the server, asks the policy with the server's state, then starts the restore.
- * Resolves once it runs; `done` settles when it ends (and never goes unhandled if nobody awaits it).
+ * Checks the request and that the backup exists, takes the server, asks the policy with the server's
+ * state, then starts the restore. Resolves once it runs; `done` settles when it ends (and never goes
+ * unhandled if nobody awaits it).
  */
 export async function startRestore(
   context: ManagerContext,
@@ -25,6 +26,9 @@ export async function startRestore(
   restoreInputs(input);
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
+  // A backup that does not exist is `NOT_FOUND` even while the server is busy: the caller must learn
+  // that waiting will not help. (It is looked up again once the server is taken.)
+  if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
   const slot = await slots.acquire(server, "restore", uuid);
   try {
     const backups = await records.settled(server);

@@ -12,6 +12,7 @@ import {
 } from "@strongbox/core";
 import { createPolicy, type PolicyOptions } from "@strongbox/policy";
 import { createDownloadHandler, createLocalStorage } from "@strongbox/storage-local";
+import { expect } from "vitest";
 import { ALL_PERMISSIONS, createBackupApi, staticTokens } from "../../src/index.js";
 
 /** Tokens of the test API: `admin` holds every permission, the others one each, `none` nothing. */
@@ -27,6 +28,8 @@ export const TOKENS = {
 
 /** The servers that exist: `srv-1` (limit 3), `srv-2` (limit 3) and `srv-installing` (state `installing`). */
 export const SERVERS = ["srv-1", "srv-2", "srv-installing"] as const;
+
+const serverState = (id: string): ServerState => (id === "srv-installing" ? "installing" : "offline");
 
 /** An answer: status, headers, the raw body and the body parsed as JSON (when it is). */
 export interface Answer {
@@ -54,6 +57,8 @@ export interface TestApi {
   ): Promise<Answer>;
   /** GETs an absolute URL (a download link). */
   fetchUrl(url: string, headers?: Record<string, string>): Promise<Answer>;
+  /** Creates a backup through the API (as admin), expects 200, and resolves with its uuid once it has ended. */
+  backup(server?: string, body?: Record<string, unknown>): Promise<string>;
   /** Resolves once the `nth` (default first) activity event with this name for this backup has been seen. */
   event(name: ActivityEvent["event"], backup: string, nth?: number): Promise<ActivityEvent>;
   close(): Promise<void>;
@@ -61,11 +66,12 @@ export interface TestApi {
 
 /**
  * Starts the API with a local storage, `createPolicy(policy)` and the {@link TOKENS}. With `hold`, every
- * operation waits for it before reading its server folder (the server stays reserved meanwhile).
+ * operation waits for the promise it returns before reading its server folder (the server stays
+ * reserved meanwhile).
  */
 export async function startApi(
   policy: PolicyOptions = { maxBackups: 3 },
-  hold?: Promise<void>,
+  hold?: () => Promise<void>,
 ): Promise<TestApi> {
   const base = await mkdtemp(join(tmpdir(), "strongbox-http-"));
   const serversRoot = join(base, "servers");
@@ -85,10 +91,10 @@ export async function startApi(
     storage,
     policy: createPolicy(policy),
     serverRoot: async (id) => {
-      await hold;
+      await hold?.();
       return join(serversRoot, id);
     },
-    serverState: (id): ServerState => (id === "srv-installing" ? "installing" : "offline"),
+    serverState,
     onActivity: (event) => {
       events.push(event);
       for (const wake of waiters) wake();
@@ -99,6 +105,8 @@ export async function startApi(
     manager,
     servers: {
       exists: (id) => (SERVERS as readonly string[]).includes(id),
+      list: () => SERVERS,
+      state: serverState,
       backupLimit: () => (typeof policy.maxBackups === "number" ? policy.maxBackups : null),
     },
     authenticate: staticTokens({
@@ -132,7 +140,7 @@ export async function startApi(
       check();
     });
 
-  return {
+  const testApi: TestApi = {
     origin,
     manager,
     serversRoot,
@@ -161,6 +169,14 @@ export async function startApi(
       return send(parsed, "GET", parsed.pathname + parsed.search, headers);
     },
     event,
+    async backup(server = "srv-1", body = {}) {
+      const created = await testApi.call("POST", `/api/client/servers/${server}/backups`, { body });
+      expect(created.status).toBe(200);
+      const uuid = created.json.attributes.uuid as string;
+      // The manager frees the server once its run has settled, a moment after the event.
+      await manager.wait(server, uuid);
+      return uuid;
+    },
     async close() {
       await manager.close();
       server.closeAllConnections();
@@ -168,6 +184,7 @@ export async function startApi(
       await rm(base, { recursive: true, force: true });
     },
   };
+  return testApi;
 }
 
 function send(
@@ -204,4 +221,22 @@ export async function writeFiles(root: string, files: Record<string, string>): P
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
   }
+}
+
+/** Resolves once `predicate` holds; it is checked again on each turn of the event loop. */
+export async function until(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** The panel's error body, to compare an answer with: `detail` exactly or matching a pattern. */
+export function panelError(status: number, code: string, detail: string | RegExp) {
+  return {
+    errors: [
+      {
+        code,
+        status: String(status),
+        detail: typeof detail === "string" ? detail : expect.stringMatching(detail),
+      },
+    ],
+  };
 }
