@@ -50,6 +50,7 @@ export {
   type MigratedBackup,
   type MigrateOptions,
   type MigrateSummary,
+  type MigrationPlan,
   migrateBackups,
 } from "./manager/migrate.js";
 export type { OperationProgress } from "./manager/progress.js";
