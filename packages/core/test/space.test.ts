@@ -142,8 +142,11 @@ describe("space check before a backup into a local storage", () => {
       },
       { storage },
     );
+    const walks = measured.walks;
     const done = await backup(manager);
     const kept = 64 * KiB + 6;
+    // One walk, the space check's: its size serves as the progress total too.
+    expect(measured.walks).toBe(walks + 1);
     expect(done).toMatchObject({ is_successful: true, source_bytes: kept, files: 2 });
     expect(hooked).toEqual(["beforeBackup", "afterBackup"]);
     expect(progress.at(-1)).toMatchObject({ operation: "backup", bytes: kept, totalBytes: kept });
