@@ -3,8 +3,9 @@ import { resolve } from "node:path";
 import { type ExtractResult, extract, formatBytes } from "@strongbox/core";
 import { type Command, expectPositionals, parseCommandArgs } from "../command.js";
 import { describeCounts } from "../format.js";
-import { createOutput } from "../output.js";
+import { createProgressOutput } from "../output.js";
 import { requireFile } from "../paths.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS } from "../progress.js";
 
 const USAGE = `Usage: strongbox unpack <file.tar.gz> <dir> [options]
 
@@ -13,15 +14,17 @@ By default it merges: archive entries overwrite, other files in <dir> stay.
 Entries that would write outside <dir> (absolute paths, .., symlinks) are refused.
 
 Options:
-      --truncate      Make <dir> hold exactly the archive; nothing is removed unless the archive is good
-      --only <path>   Extract only this file or directory (relative to the archive root); repeatable
-      --json          Print the result as JSON: {target, checksum, files, directories, symlinks, bytes}
-  -h, --help          Show this help`;
+      --truncate           Make <dir> hold exactly the archive; nothing is removed unless the archive is good
+      --only <path>        Extract only this file or directory (relative to the archive root); repeatable
+${PROGRESS_HELP}
+      --json               Print the result as JSON: {target, checksum, files, directories, symlinks, bytes}
+  -h, --help               Show this help`;
 
 const OPTIONS = {
   truncate: { type: "boolean" },
   only: { type: "string", multiple: true },
   json: { type: "boolean" },
+  ...PROGRESS_OPTIONS,
 } as const;
 
 /** `strongbox unpack <file.tar.gz> <dir>`. */
@@ -32,10 +35,10 @@ export const command: Command = {
     const [archive, dir] = expectPositionals("unpack", positionals, ["file.tar.gz", "dir"]);
     const file = resolve(context.cwd, archive!);
     const target = resolve(context.cwd, dir!);
+    const output = createProgressOutput("unpack", context, values);
     const totalBytes = await requireFile(file, "The archive");
 
-    const output = createOutput(context, { json: values.json ?? false });
-    const progress = output.progress("unpacking");
+    const progress = output.progress("unpack");
     const source = createReadStream(file);
     let result: ExtractResult;
     try {
@@ -47,8 +50,9 @@ export const command: Command = {
         onProgress: progress.update,
         onWarning: output.warning,
       });
+      progress.complete();
     } finally {
-      progress.done();
+      progress.stop();
       source.destroy();
     }
     const summary = `Unpacked ${describeCounts(result)} (${formatBytes(result.bytes)}) into ${dir}.`;
