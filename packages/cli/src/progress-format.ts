@@ -8,7 +8,7 @@ export interface LineLayout {
   width: number;
   /** What `files` counts (`file`, `backup`); nothing is shown when undefined. */
   noun?: string | undefined;
-  /** The final line: `done in` the elapsed time instead of an ETA. */
+  /** The final line: the bytes and the time they took (`411 MiB in 0:05`) instead of done/total and ETA. */
   finished?: boolean;
 }
 
@@ -17,15 +17,18 @@ export const MAX_BAR_WIDTH = 40;
 
 /**
  * `backing up [=====>      ]  42%  172 MiB / 411 MiB  85 MiB/s  ETA 0:03  1024 files`: without a total,
- * only what is known (`backing up  172 MiB  85 MiB/s  1024 files`). On a narrow terminal the bar shrinks,
- * then the count and the rate are left out, then the line is cut.
+ * only what is known (`backing up  172 MiB  85 MiB/s  1024 files`); the final line says what it took
+ * (`backing up [==========] 100%  411 MiB in 0:05  82 MiB/s  1024 files`). On a narrow terminal the bar
+ * shrinks, then the count and the rate are left out, then the line is cut.
  */
 export function renderProgressLine(label: string, view: ProgressView, layout: LineLayout): string {
-  const size =
-    view.totalBytes === undefined
-      ? formatBytes(view.bytes)
-      : `${formatBytes(view.bytes)} / ${formatBytes(view.totalBytes)}`;
-  const timing = layout.finished ? `done in ${formatDuration(view.elapsed)}` : eta(view.eta);
+  const { bytes, totalBytes } = view;
+  const [size, timing] = layout.finished
+    ? [`${formatBytes(bytes)} in ${formatDuration(view.elapsed)}`, undefined]
+    : [
+        totalBytes === undefined ? formatBytes(bytes) : `${formatBytes(bytes)} / ${formatBytes(totalBytes)}`,
+        eta(view.eta),
+      ];
   const rate = view.rate === undefined ? undefined : `${formatBytes(Math.round(view.rate))}/s`;
   const files = counter(view, layout.noun);
   // What a narrow terminal leaves out: first the count, then the rate.

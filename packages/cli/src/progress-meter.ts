@@ -63,11 +63,12 @@ export function createProgressMeter(now: () => number = Date.now) {
       const eta = left !== undefined && rate !== undefined && rate > 0 ? Math.max(left, 0) / rate : undefined;
       return { ...view, eta };
     },
-    /** The view of the finished operation: all done, at its average rate. */
+    /** The view of the finished operation: all done (what it went through is now its total), at its average rate. */
     finish(sample: ProgressSample): ProgressView {
       const elapsed = now() - start;
       const rate = elapsed > 0 ? (sample.bytes * 1000) / elapsed : undefined;
-      return { ...baseView(sample, elapsed, rate), ratio: 1, eta: 0 };
+      const view = baseView(sample, elapsed, rate);
+      return { ...view, totalBytes: view.totalBytes ?? sample.bytes, ratio: 1, eta: 0 };
     },
   };
 }
