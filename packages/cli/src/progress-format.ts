@@ -54,9 +54,9 @@ function compose(label: string, ratio: number | undefined, parts: (string | unde
   return `${label} [${bar(ratio, Math.min(Math.max(room, MIN_BAR_WIDTH), MAX_BAR_WIDTH))}]${rest}`;
 }
 
-/** `=====>     `: `ratio` of `width` filled, with a head while not full. */
+/** `=====>     `: `ratio` of `width` filled (rounded down: full only when done), with a head while not full. */
 function bar(ratio: number, width: number): string {
-  const filled = Math.round(ratio * width);
+  const filled = Math.floor(ratio * width);
   const head = filled < width ? ">" : "";
   return "=".repeat(filled) + head + " ".repeat(width - filled - head.length);
 }

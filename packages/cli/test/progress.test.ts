@@ -89,13 +89,13 @@ const RUNNING: ProgressView = {
 describe("renderProgressLine", () => {
   it("shows the bar, percent, done / total, rate, ETA and files, in the terminal's width", () => {
     const line = renderProgressLine("backing up", RUNNING, { width: 79, noun: "file" });
-    expect(line).toBe("backing up [======>       ]  42%  42 MiB / 100 MiB  10 MiB/s  ETA 0:06  7 files");
+    expect(line).toBe("backing up [=====>        ]  42%  42 MiB / 100 MiB  10 MiB/s  ETA 0:06  7 files");
     expect(line).toHaveLength(79);
   });
 
   it("widens the bar on a wide terminal, up to its most", () => {
     expect(renderProgressLine("restoring", RUNNING, { width: 200, noun: "file" })).toBe(
-      `restoring [${"=".repeat(17)}>${" ".repeat(22)}]  42%  42 MiB / 100 MiB  10 MiB/s  ETA 0:06  7 files`,
+      `restoring [${"=".repeat(16)}>${" ".repeat(23)}]  42%  42 MiB / 100 MiB  10 MiB/s  ETA 0:06  7 files`,
     );
   });
 
@@ -202,8 +202,8 @@ describe("createProgressDisplay", () => {
     // The first frame has no rate yet; the third's rate is smoothed (1 MiB/s, then 0.5 for 2 s).
     expect(out.text().split(ERASE)).toEqual([
       "",
-      `restoring [=========>${" ".repeat(25)}]  25%  1.0 MiB / 4.0 MiB  1 file`,
-      "restoring [==========>  ]  75%  3.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 0:01  3 files",
+      `restoring [========>${" ".repeat(26)}]  25%  1.0 MiB / 4.0 MiB  1 file`,
+      "restoring [=========>   ]  75%  3.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 0:01  3 files",
       "restoring [=============] 100%  4.0 MiB / 4.0 MiB  700 KiB/s  ETA 0:00  4 files",
       `restoring [${"=".repeat(25)}] 100%  4.0 MiB in 0:04  1.0 MiB/s  4 files\n`,
     ]);

@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { formatBytes, type PackResult, packToFile, StrongboxError } from "@strongbox/core";
+import {
+  formatBytes,
+  measureSourceBeside,
+  type PackResult,
+  packToFile,
+  StrongboxError,
+} from "@strongbox/core";
 import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
 import { describeCounts } from "../format.js";
 import { createProgressOutput } from "../output.js";
@@ -55,17 +61,20 @@ export const command: Command = {
     ];
 
     const progress = output.progress("pack");
+    // The total is measured only for a display: a script's pack reads its folder once.
+    const total = progress.shown ? measureSourceBeside({ root, ignore, signal: context.signal }) : undefined;
     let result: PackResult;
     try {
       result = await packToFile(root, file, {
         ignore,
         level,
         signal: context.signal,
-        onProgress: progress.update,
+        onProgress: (counters) => progress.update({ ...counters, ...total?.current() }),
         onWarning: output.warning,
       });
       progress.complete();
     } finally {
+      total?.stop();
       progress.stop();
     }
     await output.result({ file, ...result }, describe(result, values.output));

@@ -12,7 +12,7 @@ import { archiveDirection, limitersFor, type RateLimit } from "./rate-limits.js"
 import type { RecordKeeper } from "./record-keeper.js";
 import { finished, formatTimestamp } from "./records.js";
 import { applyRetention } from "./retention.js";
-import { sourceTotal } from "./source-total.js";
+import { backupSourceTotal } from "./source-total.js";
 import { checkBackupSpace, explainFullDisk } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
@@ -75,7 +75,7 @@ async function saveBackup(
 ): Promise<BackupRecord> {
   const { server, uuid } = job.keeper.current();
   const progress = createProgressReporter(context.onProgress, { server, backup: uuid, operation: "backup" });
-  const total = sourceTotal(job, size, context.onProgress !== undefined);
+  const total = backupSourceTotal(job, size, context.onProgress !== undefined);
   const { limiters } = context;
   const result = await packInto(
     context.storage,
