@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests compare Strongbox with (bsdtar, Go for archive/tar, pigz) and the
-# benchmark peers (restic, borg), from Debian's packages, quietly. Called by the README's test command and
+# Installs the real tools the tests compare Strongbox with (bsdtar, Go for archive/tar, pigz), `script` (a
+# pseudo-terminal for the CLI's progress tests) and the benchmark peers (restic, borg), from Debian's packages, quietly. Called by the README's test command and
 # by .ci/run, so a fresh machine passes the same way. Does nothing when everything is already there.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 command -v bsdtar >/dev/null 2>&1 || need+=(libarchive-tools)
 command -v pigz >/dev/null 2>&1 || need+=(pigz)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v borg >/dev/null 2>&1 || need+=(borgbackup)
 [ ${#need[@]} -eq 0 ] && exit 0
