@@ -13,7 +13,7 @@ import { createPolicy } from "@strongbox/policy";
 import type { LocalDownloadOptions } from "@strongbox/storage-local";
 import { type CommandContext, type OutputStream, UsageError } from "./command.js";
 import type { Output } from "./output.js";
-import type { ProgressBar } from "./progress.js";
+import type { ProgressDisplay } from "./progress.js";
 import { openStorage } from "./storage-url.js";
 
 /** The options of every command that works on a server's backups in a storage. */
@@ -130,7 +130,7 @@ export async function withManager<T>(
 export function backupWarnings(
   output: Output,
   stderr: OutputStream,
-  bar: ProgressBar,
+  bar: ProgressDisplay,
 ): (warning: BackupWarning) => void {
   return ({ code, path, message }) => {
     bar.clear();

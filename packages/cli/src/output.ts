@@ -2,7 +2,13 @@ import { once } from "node:events";
 import type { ArchiveWarning } from "@strongbox/core";
 import { isStrongboxError } from "@strongbox/core";
 import { type CommandContext, type OutputStream, UsageError } from "./command.js";
-import { createProgressBar, type ProgressBar } from "./progress.js";
+import {
+  createProgressDisplay,
+  type ProgressDisplay,
+  type ProgressMode,
+  type ProgressOperation,
+  progressMode,
+} from "./progress.js";
 import { escapeRawBytes, quoteName } from "./tar-quote.js";
 
 /** Exit codes: 0 success, 1 failure, 2 bad command line, 130 cancelled (as shells report SIGINT). */
@@ -21,13 +27,16 @@ export interface Output {
   line(text: string): Promise<void>;
   /** Reports a non-fatal problem on stderr: `strongbox: warning: ...`, or a JSON line with `--json`. */
   warning(warning: ArchiveWarning): void;
-  /** A progress bar on stderr, drawn only when stderr is a terminal. */
-  progress(label: string): ProgressBar;
+  /** The progress of `operation` on stderr, as `--progress` chose (bar, JSON lines or nothing). */
+  progress(operation: ProgressOperation): ProgressDisplay;
 }
 
 /** The {@link Output} of one command run. */
-export function createOutput(context: CommandContext, options: { json: boolean }): Output {
-  let bar: ProgressBar | undefined;
+export function createOutput(
+  context: CommandContext,
+  options: { json: boolean; progress?: ProgressMode },
+): Output {
+  let bar: ProgressDisplay | undefined;
   const line = (text: string) => writeLine(context.stdout, text);
   return {
     json: options.json,
@@ -40,11 +49,21 @@ export function createOutput(context: CommandContext, options: { json: boolean }
         : `strongbox: warning: ${quoteName(warning.path)}: ${oneLine(warning.message)}`;
       context.stderr.write(`${text}\n`);
     },
-    progress(label) {
-      bar = createProgressBar(context.stderr, label);
+    progress(operation) {
+      bar = createProgressDisplay(context.stderr, operation, options.progress ?? "none");
       return bar;
     },
   };
+}
+
+/** The {@link Output} of a command that reports progress, from its `--json` and `--progress` flags. */
+export function createProgressOutput(
+  command: string,
+  context: CommandContext,
+  flags: { json?: boolean | undefined; progress?: string | undefined },
+): Output {
+  const progress = progressMode(command, flags.progress, context.stderr);
+  return createOutput(context, { json: flags.json ?? false, progress });
 }
 
 /** Prints `error` as one line on stderr (`strongbox: <message>`) and returns the exit code for it. */

@@ -50,11 +50,13 @@ export {
   type MigratedBackup,
   type MigrateOptions,
   type MigrateSummary,
+  type MigrationPlan,
   migrateBackups,
 } from "./manager/migrate.js";
 export type { OperationProgress } from "./manager/progress.js";
 export type { RateLimit, RateLimits } from "./manager/rate-limits.js";
 export { type BackupStatus, backupStatus } from "./manager/records.js";
+export { measureSourceBeside, type SourceToMeasure, type SourceTotal } from "./manager/source-total.js";
 export type {
   ActivityEvent,
   ActivityEventName,

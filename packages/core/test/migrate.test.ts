@@ -10,6 +10,7 @@ import {
   createManifestCatalog,
   createMemoryStorage,
   type MigratedBackup,
+  type MigrationPlan,
   manifestKey,
   migrateBackups,
   type OperationProgress,
@@ -118,6 +119,28 @@ describe("migrateBackups", () => {
     await expect(migrateBackups({ from, to, server: "../x" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
     });
+  });
+
+  it("plans the run before the first copy: every backup and the bytes their results add up to", async () => {
+    const from = createMemoryStorage();
+    const { successful } = await seed(from);
+    const heard: (MigrationPlan | MigratedBackup)[] = [];
+    await migrateBackups({
+      from,
+      to: createMemoryStorage(),
+      onPlanned: (plan) => heard.push(plan),
+      onBackup: (result) => heard.push(result),
+    });
+
+    const bytes = successful.reduce((sum, record) => sum + record.bytes, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(heard[0]).toEqual({ backups: 5, bytes });
+    const results = heard.slice(1) as MigratedBackup[];
+    expect(results).toHaveLength(5);
+    expect(results.reduce((sum, result) => sum + result.bytes, 0)).toBe(bytes);
+    for (const record of successful) {
+      expect(results.find((result) => result.uuid === record.uuid)?.bytes).toBe(record.bytes);
+    }
   });
 
   it("resumes a run stopped half-way", async () => {

@@ -11,8 +11,9 @@ import {
   TARGET_OPTIONS,
   withManager,
 } from "../manager-from-flags.js";
-import { createOutput } from "../output.js";
+import { createProgressOutput } from "../output.js";
 import { requireDirectory } from "../paths.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS } from "../progress.js";
 
 const USAGE = `Usage: strongbox backup <dir> --storage <URL> --server <ID> [options]
 
@@ -26,6 +27,7 @@ ${TARGET_HELP}
       --ignore <pattern>   gitignore-style rule (*.log, cache/, /world/session.lock); repeatable
       --lock               Create the backup locked: it cannot be deleted until unlocked
 ${RATE_LIMIT_HELP}
+${PROGRESS_HELP}
       --json               Print the backup as {object: "backup", attributes: {...}}
   -h, --help               Show this help`;
 
@@ -35,6 +37,7 @@ const OPTIONS = {
   ignore: { type: "string", multiple: true },
   lock: { type: "boolean" },
   "rate-limit": { type: "string" },
+  ...PROGRESS_OPTIONS,
 } as const;
 
 /** `strongbox backup <dir> --storage URL --server ID`. */
@@ -44,16 +47,16 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs("backup", args, OPTIONS);
     const [dir] = expectPositionals("backup", positionals, ["dir"]);
     const target = requireTarget("backup", values);
+    const output = createProgressOutput("backup", context, values);
     const rateLimit = parseRateLimit("backup", values["rate-limit"]);
     const root = resolve(context.cwd, dir!);
     await requireDirectory(root, "The folder to back up");
 
-    const output = createOutput(context, { json: values.json ?? false });
-    const bar = output.progress("backing up");
+    const bar = output.progress("backup");
     const setup = {
       serverRoot: root,
       create: true,
-      onProgress: bar.update,
+      ...(bar.shown && { onProgress: bar.update }),
       onWarning: backupWarnings(output, context.stderr, bar),
     };
     let record: BackupRecord;
@@ -70,8 +73,9 @@ export const command: Command = {
         // partial archive removed.
         return manager.wait(target.server, started.uuid);
       });
+      if (record.is_successful) bar.complete();
     } finally {
-      bar.done();
+      bar.stop();
     }
     // A backup that finished just before Ctrl-C stands: it is printed like any other.
     if (!record.is_successful && context.signal.aborted) throw abortError(context.signal, "The backup");

@@ -1,6 +1,7 @@
 import {
   type MigratedBackup,
   type MigrateSummary,
+  type MigrationPlan,
   migrateBackups,
   type OperationProgress,
   StrongboxError,
@@ -9,8 +10,8 @@ import {
 import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
 import { plural } from "../format.js";
 import { parseRateLimit, parseWholeNumber, RATE_LIMIT_HELP } from "../manager-from-flags.js";
-import { createOutput } from "../output.js";
-import type { ProgressBar } from "../progress.js";
+import { createProgressOutput } from "../output.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS, type ProgressDisplay } from "../progress.js";
 import { openStorage } from "../storage-url.js";
 
 const USAGE = `Usage: strongbox migrate --from <URL> --to <URL> [options]
@@ -30,6 +31,7 @@ Options:
       --concurrency <N>    Backups copied at the same time (default 4); an upload to S3 holds about
                            40 MiB of part buffers, so use fewer on a node short of memory
 ${RATE_LIMIT_HELP}
+${PROGRESS_HELP}
       --json               Print the summary as {copied, skipped, failed: [{server, uuid, error}]}
   -h, --help               Show this help`;
 
@@ -40,6 +42,7 @@ const OPTIONS = {
   concurrency: { type: "string" },
   "rate-limit": { type: "string" },
   json: { type: "boolean" },
+  ...PROGRESS_OPTIONS,
 } as const;
 
 const REASONS: Record<NonNullable<MigratedBackup["reason"]>, string> = {
@@ -61,11 +64,12 @@ export const command: Command = {
     const server = values.server === undefined ? undefined : validateServerId(values.server);
     const concurrency = parseWholeNumber("migrate", "concurrency", values.concurrency);
     const rateLimit = parseRateLimit("migrate", values["rate-limit"]);
+    const output = createProgressOutput("migrate", context, values);
     const from = await openStorage(values.from, { cwd: context.cwd });
     const to = await openStorage(values.to, { cwd: context.cwd, create: true });
 
-    const output = createOutput(context, { json: values.json ?? false });
-    const bar = output.progress("migrating");
+    const bar = output.progress("migrate");
+    const progress = migrationProgress(bar);
     let summary: MigrateSummary;
     try {
       summary = await migrateBackups({
@@ -75,15 +79,18 @@ export const command: Command = {
         ...(concurrency !== undefined && { concurrency }),
         signal: context.signal,
         ...(rateLimit !== undefined && { rateLimit }),
-        onProgress: totalProgress(bar),
+        onPlanned: progress.planned,
+        onProgress: progress.copying,
         onBackup: (result) => {
+          progress.finished(result);
           if (output.json) return;
           bar.clear();
           void output.line(describeResult(result));
         },
       });
+      bar.complete();
     } finally {
-      bar.done();
+      bar.stop();
     }
     const { copied, skipped, failed } = summary;
     await output.result(summary, `copied ${copied}, skipped ${skipped}, failed ${failed.length}`);
@@ -104,13 +111,34 @@ function describeResult(result: MigratedBackup): string {
   return result.reason === undefined ? name : `${name} (${REASONS[result.reason]})`;
 }
 
-/** One bar for the whole run: the bytes of every backup copied so far, those copying now included. */
-function totalProgress(bar: ProgressBar): (progress: OperationProgress) => void {
-  const copied = new Map<string, number>();
-  return (progress) => {
-    copied.set(`${progress.server}/${progress.backup}`, progress.bytes);
-    let bytes = 0;
-    for (const value of copied.values()) bytes += value;
-    bar.update({ bytes, files: copied.size });
+/**
+ * One bar for the whole run, against the plan's total: the bytes of the backups gone through (copied,
+ * skipped or failed, so that the bar reaches its end) and of those copying now; `files` counts backups.
+ */
+function migrationProgress(bar: ProgressDisplay) {
+  let total: { totalBytes?: number; totalFiles?: number } = {};
+  let finishedBytes = 0;
+  let finished = 0;
+  const copying = new Map<string, number>();
+  const show = () => {
+    let bytes = finishedBytes;
+    for (const copied of copying.values()) bytes += copied;
+    bar.update({ bytes, files: finished, ...total });
+  };
+  return {
+    planned(plan: MigrationPlan) {
+      total = { totalBytes: plan.bytes, totalFiles: plan.backups };
+      show();
+    },
+    copying(progress: OperationProgress) {
+      copying.set(`${progress.server}/${progress.backup}`, progress.bytes);
+      show();
+    },
+    finished(result: MigratedBackup) {
+      copying.delete(`${result.server}/${result.uuid}`);
+      finishedBytes += result.bytes;
+      finished++;
+      show();
+    },
   };
 }

@@ -1,10 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { formatBytes, type PackResult, packToFile, StrongboxError } from "@strongbox/core";
+import {
+  formatBytes,
+  measureSourceBeside,
+  type PackResult,
+  packToFile,
+  StrongboxError,
+} from "@strongbox/core";
 import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
 import { describeCounts } from "../format.js";
-import { createOutput } from "../output.js";
+import { createProgressOutput } from "../output.js";
 import { requireDirectory, statOrUndefined } from "../paths.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS } from "../progress.js";
 
 const USAGE = `Usage: strongbox pack <dir> -o <file.tar.gz> [options]
 
@@ -16,6 +23,7 @@ Options:
       --ignore <pattern>   gitignore-style rule (*.log, cache/, /world/session.lock); repeatable
       --ignore-file <file> File of rules, one per line, merged with --ignore
       --level <0-9>        gzip level (default 1, the fastest)
+${PROGRESS_HELP}
       --json               Print the result as JSON: {file, checksum, bytes, files, ...}
   -h, --help               Show this help`;
 
@@ -25,6 +33,7 @@ const OPTIONS = {
   "ignore-file": { type: "string" },
   level: { type: "string" },
   json: { type: "boolean" },
+  ...PROGRESS_OPTIONS,
 } as const;
 
 /** `strongbox pack <dir> -o <file.tar.gz>`. */
@@ -37,6 +46,7 @@ export const command: Command = {
       throw new UsageError('pack: missing -o <file.tar.gz> (see "strongbox pack --help").');
     }
     const level = parseLevel(values.level);
+    const output = createProgressOutput("pack", context, values);
     const root = resolve(context.cwd, dir!);
     const file = resolve(context.cwd, values.output);
     await requireDirectory(root, "The folder to pack");
@@ -50,19 +60,22 @@ export const command: Command = {
       ...(ignoreFile === undefined ? [] : [await readIgnoreFile(resolve(context.cwd, ignoreFile))]),
     ];
 
-    const output = createOutput(context, { json: values.json ?? false });
-    const progress = output.progress("packing");
+    const progress = output.progress("pack");
+    // The total is measured only for a display: a script's pack reads its folder once.
+    const total = progress.shown ? measureSourceBeside({ root, ignore, signal: context.signal }) : undefined;
     let result: PackResult;
     try {
       result = await packToFile(root, file, {
         ignore,
         level,
         signal: context.signal,
-        onProgress: progress.update,
+        onProgress: (counters) => progress.update({ ...counters, ...total?.current() }),
         onWarning: output.warning,
       });
+      progress.complete();
     } finally {
-      progress.done();
+      total?.stop();
+      progress.stop();
     }
     await output.result({ file, ...result }, describe(result, values.output));
   },

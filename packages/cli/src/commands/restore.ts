@@ -9,7 +9,8 @@ import {
   TARGET_OPTIONS,
   withManager,
 } from "../manager-from-flags.js";
-import { createOutput } from "../output.js";
+import { createProgressOutput } from "../output.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS } from "../progress.js";
 import { unquoteName } from "../tar-quote.js";
 
 const USAGE = `Usage: strongbox restore <uuid> <dir> --storage <URL> --server <ID> [options]
@@ -24,6 +25,7 @@ ${TARGET_HELP}
       --only <path>        Restore only this file or directory (relative to the backup's root), plain or
                            as "strongbox contents" prints it (\\351 for a byte); repeatable
 ${RATE_LIMIT_HELP}
+${PROGRESS_HELP}
       --json               Print the backup restored as {object: "backup", attributes: {...}}
   -h, --help               Show this help`;
 
@@ -32,6 +34,7 @@ const OPTIONS = {
   truncate: { type: "boolean" },
   only: { type: "string", multiple: true },
   "rate-limit": { type: "string" },
+  ...PROGRESS_OPTIONS,
 } as const;
 
 /** `strongbox restore <uuid> <dir> --storage URL --server ID`. */
@@ -45,9 +48,9 @@ export const command: Command = {
     const truncate = values.truncate ?? false;
     const rateLimit = parseRateLimit("restore", values["rate-limit"]);
 
-    const output = createOutput(context, { json: values.json ?? false });
-    const bar = output.progress("restoring");
-    const setup = { serverRoot: root, onProgress: bar.update };
+    const output = createProgressOutput("restore", context, values);
+    const bar = output.progress("restore");
+    const setup = { serverRoot: root, ...(bar.shown && { onProgress: bar.update }) };
     const record = await withManager(target, context, setup, async (manager) => {
       const found = await manager.get(target.server, uuid!);
       await manager.restore(target.server, found.uuid, {
@@ -56,8 +59,9 @@ export const command: Command = {
         signal: context.signal,
         ...(rateLimit !== undefined && { rateLimit }),
       });
+      bar.complete();
       return found;
-    }).finally(() => bar.done());
+    }).finally(() => bar.stop());
     const how = truncate ? "replacing its contents" : "merged with its contents";
     const human = `Restored backup ${record.uuid} ${JSON.stringify(record.name)} into ${dir} (${how}).`;
     await output.result(backupObject(record), human);

@@ -5,8 +5,8 @@ import { openBackupArchive } from "../backup-archive.js";
 import { backupObject, describeBackup } from "../backup-views.js";
 import { type Command, expectPositionals, parseCommandArgs } from "../command.js";
 import { requireTarget, TARGET_HELP, TARGET_OPTIONS, withManager } from "../manager-from-flags.js";
-import { createOutput } from "../output.js";
-import type { ProgressBar } from "../progress.js";
+import { createProgressOutput } from "../output.js";
+import { PROGRESS_HELP, PROGRESS_OPTIONS, type ProgressDisplay } from "../progress.js";
 
 const USAGE = `Usage: strongbox verify <uuid> --storage <URL> --server <ID> [options]
 
@@ -15,24 +15,28 @@ Exits 1 when they differ (the archive is damaged) or the archive is missing.
 
 Options:
 ${TARGET_HELP}
+${PROGRESS_HELP}
       --json               Print the verified backup as {object: "backup", attributes: {...}}
   -h, --help               Show this help`;
+
+const OPTIONS = { ...TARGET_OPTIONS, ...PROGRESS_OPTIONS } as const;
 
 /** `strongbox verify <uuid> --storage URL --server ID`. */
 export const command: Command = {
   usage: USAGE,
   async run(args, context) {
-    const { values, positionals } = parseCommandArgs("verify", args, TARGET_OPTIONS);
+    const { values, positionals } = parseCommandArgs("verify", args, OPTIONS);
     const [uuid] = expectPositionals("verify", positionals, ["uuid"]);
     const target = requireTarget("verify", values);
-    const output = createOutput(context, { json: values.json ?? false });
-    const bar = output.progress("verifying");
+    const output = createProgressOutput("verify", context, values);
+    const bar = output.progress("verify");
     const record = await withManager(target, context, {}, async (manager, storage) => {
       const backup = { server: target.server, uuid: uuid!, action: "verified", signal: context.signal };
       const { record, archive } = await openBackupArchive(manager, storage, backup);
       await checkArchive(archive, record, bar);
+      bar.complete();
       return record;
-    }).finally(() => bar.done());
+    }).finally(() => bar.stop());
     await output.result(backupObject(record), describeBackup(record).replace(/\.$/, ", verified."));
   },
 };
@@ -41,7 +45,7 @@ export const command: Command = {
  * Streams the archive once through sha256 and compares digest and size with the record.
  * @throws StrongboxError `CHECKSUM_MISMATCH` when they differ.
  */
-async function checkArchive(archive: Readable, record: BackupRecord, bar: ProgressBar): Promise<void> {
+async function checkArchive(archive: Readable, record: BackupRecord, bar: ProgressDisplay): Promise<void> {
   const hash = createHash("sha256");
   let bytes = 0;
   try {

@@ -59,3 +59,32 @@ export async function makeTempDir(): Promise<{ path: string; remove: () => Promi
   const path = await mkdtemp(join(tmpdir(), "strongbox-cli-"));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
+
+/** What a CLI run in a terminal showed (stdout and stderr both, as the terminal mixed them). */
+export interface TerminalRun {
+  code: number | null;
+  output: string;
+}
+
+/**
+ * Runs `strongbox <args>` from the sources in a pseudo-terminal made by util-linux `script`, as a person
+ * at a terminal runs it: stdout and stderr are that terminal.
+ */
+export function runCliInTerminal(args: readonly string[], options: CliOptions = {}): Promise<TerminalRun> {
+  const command = [process.execPath, "--import", TSX, "--conditions=source", BIN, ...args]
+    .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
+    .join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}

@@ -3,7 +3,7 @@ import type { RateLimiter } from "../io/rate-limit.js";
 
 /** Counters reported while an archive is packed, extracted, uploaded or copied. */
 export interface Progress {
-  /** Bytes processed so far (source bytes for pack and extract, archive bytes for transfers). */
+  /** Bytes processed so far (source bytes for pack, archive bytes read for extract and transfers). */
   bytes: number;
   /** Entries processed so far. */
   files: number;

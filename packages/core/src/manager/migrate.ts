@@ -25,6 +25,8 @@ export interface MigrateOptions {
   signal?: AbortSignal;
   /** Bytes copied of each backup, at most 4 reports a second per backup, plus a final one. */
   onProgress?: (progress: OperationProgress) => void;
+  /** Told once, before any copy, how many backups there are and their bytes: the run's total. */
+  onPlanned?: (plan: MigrationPlan) => void;
   /** Told once per backup what became of it. */
   onBackup?: (result: MigratedBackup) => void;
   /**
@@ -34,10 +36,20 @@ export interface MigrateOptions {
   rateLimit?: RateLimit;
 }
 
+/** What a migration will go through, once every server's backups are listed. */
+export interface MigrationPlan {
+  /** Backups found, each of which {@link MigrateOptions.onBackup} will report. */
+  backups: number;
+  /** Their archives' bytes, as their records say (0 for failed backups and those in progress). */
+  bytes: number;
+}
+
 /** What became of one backup in a migration. */
 export interface MigratedBackup {
   server: string;
   uuid: string;
+  /** The archive's size, as its record says (what a copy moves; 0 for a failed backup). */
+  bytes: number;
   status: "copied" | "skipped" | "failed";
   /** Why it was skipped: still in progress, a failed backup, or already present in `to`. */
   reason?: "in_progress" | "failed_backup" | "already_present";
@@ -87,22 +99,22 @@ export async function migrateBackups(options: MigrateOptions): Promise<MigrateSu
   const servers = server ? [server] : await copier.source.servers();
   const summary: MigrateSummary = { copied: 0, skipped: 0, failed: [] };
   const queue = new PQueue({ concurrency });
-  const tasks: Promise<void>[] = [];
-  for (const id of servers) {
-    for (const record of await copier.source.list(id)) {
-      const task = queue.add(
-        async () => {
-          const result = await copier.migrate(record);
-          if (result.status === "copied") summary.copied++;
-          else if (result.status === "skipped") summary.skipped++;
-          else summary.failed.push({ server: result.server, uuid: result.uuid, error: result.error ?? "" });
-          options.onBackup?.(result);
-        },
-        signal ? { signal } : {},
-      );
-      tasks.push(task);
-    }
-  }
+  // Every server is listed before the first copy, so that the plan gives the run's total.
+  const records: BackupRecord[] = [];
+  for (const id of servers) records.push(...(await copier.source.list(id)));
+  options.onPlanned?.({ backups: records.length, bytes: records.reduce((sum, { bytes }) => sum + bytes, 0) });
+  const tasks = records.map((record) =>
+    queue.add(
+      async () => {
+        const result = await copier.migrate(record);
+        if (result.status === "copied") summary.copied++;
+        else if (result.status === "skipped") summary.skipped++;
+        else summary.failed.push({ server: result.server, uuid: result.uuid, error: result.error ?? "" });
+        options.onBackup?.(result);
+      },
+      signal ? { signal } : {},
+    ),
+  );
   await Promise.allSettled(tasks);
   throwIfAborted(signal, "The migration");
   return summary;
@@ -169,7 +181,7 @@ function createCopier(options: MigrateOptions): Copier {
   return {
     source,
     async migrate(record) {
-      const names = { server: record.server, uuid: record.uuid };
+      const names = { server: record.server, uuid: record.uuid, bytes: record.bytes };
       const status = backupStatus(record);
       if (status === "in_progress") return { ...names, status: "skipped", reason: "in_progress" };
       if (status === "failed") return { ...names, status: "skipped", reason: "failed_backup" };

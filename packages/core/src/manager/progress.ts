@@ -4,11 +4,14 @@ export interface OperationProgress {
   /** The backup's uuid. */
   backup: string;
   operation: "backup" | "restore" | "migrate";
-  /** Source bytes packed or extracted; archive bytes copied for `migrate`. */
+  /** Source bytes packed (`backup`); archive bytes read (`restore`) or copied (`migrate`). */
   bytes: number;
   /** Entries packed or extracted (0 for `migrate`, which copies archives whole). */
   files: number;
-  /** Total bytes, when known in advance. */
+  /**
+   * What `bytes` will reach, when known: the source's size for `backup` (once measured), the archive's
+   * size for `restore` and `migrate`.
+   */
   totalBytes?: number;
 }
 

@@ -12,6 +12,7 @@ import { archiveDirection, limitersFor, type RateLimit } from "./rate-limits.js"
 import type { RecordKeeper } from "./record-keeper.js";
 import { finished, formatTimestamp } from "./records.js";
 import { applyRetention } from "./retention.js";
+import { backupSourceTotal } from "./source-total.js";
 import { checkBackupSpace, explainFullDisk } from "./space.js";
 import type { Actor, BackupRecord } from "./types.js";
 
@@ -74,7 +75,7 @@ async function saveBackup(
 ): Promise<BackupRecord> {
   const { server, uuid } = job.keeper.current();
   const progress = createProgressReporter(context.onProgress, { server, backup: uuid, operation: "backup" });
-  const total = size ? { totalBytes: size.bytes } : {};
+  const total = backupSourceTotal(job, size, context.onProgress !== undefined);
   const { limiters } = context;
   const result = await packInto(
     context.storage,
@@ -85,11 +86,11 @@ async function saveBackup(
       level: context.level,
       signal: job.signal,
       readLimiters: limitersFor("read", limiters, job.rateLimit),
-      onProgress: (counters) => progress.update({ ...counters, ...total }),
+      onProgress: (counters) => progress.update({ ...counters, ...total.current() }),
       onWarning: (warning) => context.onWarning({ server, backup: uuid, ...warning }),
     },
     limitersFor(archiveDirection(context.storage), limiters, job.rateLimit),
-  );
+  ).finally(total.stop);
   progress.flush();
   const record = finished(job.keeper.current(), {
     checksum: result.checksum,
