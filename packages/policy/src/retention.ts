@@ -47,15 +47,15 @@ export function retentionPlan(input: PolicyInput, options: RetentionOptions): Re
   let kept = new Map<BackupRecord, string[]>();
   if (hasKeepRules(options)) {
     const calendar = createCalendar(options.timeZone ?? localTimeZone());
-    kept = keptByRules(newestFirst.filter(isSuccessful), options, calendar, input.now.getTime());
+    const successful = newestFirst.filter(isSuccessful);
+    kept = keptByRules(successful, options, calendar, input.now.getTime());
     const reason = keepRulesReason(options);
-    // Failed backups take no bucket: they go with the history the rules cut, from the newest successful
-    // backup the rules remove on.
-    const cut = newestFirst.findIndex(
-      (backup) => isSuccessful(backup) && !kept.has(backup) && !pins.has(backup),
-    );
+    // Failed backups take no bucket: those inside the history the rules keep stay, older ones go once
+    // the rules cut that history (remove some successful backup).
+    const cuts = successful.some((backup) => !kept.has(backup) && !pins.has(backup));
+    const oldestKept = newestFirst.findLastIndex((backup) => kept.has(backup));
     newestFirst.forEach((backup, index) => {
-      if (isSuccessful(backup) ? !kept.has(backup) : cut !== -1 && index > cut) mark(backup, reason);
+      if (isSuccessful(backup) ? !kept.has(backup) : cuts && index > oldestKept) mark(backup, reason);
     });
   }
   if (options.maxAgeMs !== undefined) {

@@ -139,8 +139,8 @@ export interface ThrottleOptions {
  *
  * The keep rules (`keepLast`, `keepHourly` ... `keepYearly`, `keepWithin`) are restic's `forget --keep-*`
  * exactly, over the server's successful backups: a successful backup goes when none of them keeps it. A
- * failed backup takes no bucket (it restores nothing); it goes once it is older than a successful backup
- * the keep rules remove. The caps (`maxAgeMs`, `maxTotalBytes`) apply after the keep rules and remove even
+ * failed backup takes no bucket (it restores nothing): it stays while it is newer than the oldest backup
+ * the keep rules keep, and goes when older, unless the keep rules remove no successful backup at all. The caps (`maxAgeMs`, `maxTotalBytes`) apply after the keep rules and remove even
  * what a keep rule kept. Whatever the rules say, locked and in-progress backups, backups whose `created_at`
  * does not parse, and the newest successful backup always stay; a locked backup takes its place in the
  * buckets like any other (as a restic snapshot kept by `--keep-tag`).

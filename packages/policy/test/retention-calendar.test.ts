@@ -40,7 +40,7 @@ describe("retentionPlan with calendar keep rules", () => {
       },
     },
     {
-      case: "failed backups take no bucket and go from the newest successful backup the rules remove on",
+      case: "failed backups take no bucket: they stay inside the history the rules keep and go when older",
       backups: [
         at("f0", "2025-01-15T11:00:00Z", { status: "failed" }),
         at("a", "2025-01-15T10:00:00Z"),
@@ -48,6 +48,7 @@ describe("retentionPlan with calendar keep rules", () => {
         at("b", "2025-01-14T09:00:00Z"),
         at("f2", "2025-01-14T08:00:00Z", { status: "failed" }),
         at("c", "2025-01-10T12:00:00Z"), // the week before
+        at("f3", "2025-01-10T08:00:00Z", { status: "failed" }),
         at("d", "2025-01-09T12:00:00Z"),
         at("run", "2025-01-08T08:00:00Z", { status: "in_progress" }),
       ],
@@ -57,8 +58,9 @@ describe("retentionPlan with calendar keep rules", () => {
         a: "keep: newest successful, daily, weekly",
         f1: "keep: no rule removes it",
         b: "remove: beyond the newest 1 daily backup, 2 weekly backups",
-        f2: "remove: beyond the newest 1 daily backup, 2 weekly backups",
+        f2: "keep: no rule removes it",
         c: "keep: weekly",
+        f3: "remove: beyond the newest 1 daily backup, 2 weekly backups",
         d: "remove: beyond the newest 1 daily backup, 2 weekly backups",
         run: "keep: in progress",
       },
