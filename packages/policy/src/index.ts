@@ -3,6 +3,7 @@ export { combinePolicies } from "./combine.js";
 export { ALLOW, firstRefusal, refuse } from "./decision.js";
 export { checkLimit, limitReached } from "./limit.js";
 export { checkLockPermission, checkNotLocked } from "./locks.js";
+export { assertValidRetention } from "./options.js";
 export { checkPermission, PERMISSIONS, type Permission } from "./permissions.js";
 export { createPolicy } from "./policy.js";
 export { isInProgress, isSuccessful } from "./records.js";

@@ -46,7 +46,9 @@ export function assertValidOptions(options: PolicyOptions): void {
 
 /**
  * Checks retention options: keep counts and caps of at least 1, `keepWithin` in restic's form, a
- * `timeZone` this runtime knows. `retentionPlan` checks them too, as it may be called without a policy.
+ * `timeZone` this runtime knows. `createPolicy` and `retentionPlan` call it; a CLI or form can check input
+ * up front.
+ * @throws RangeError naming the option.
  */
 export function assertValidRetention(retention: RetentionOptions): void {
   for (const option of KEEP_COUNTS) assertInteger(`retention.${option}`, retention[option], 1);

@@ -25,6 +25,8 @@ export interface RetentionPlan {
   reasons: Record<string, string>;
   /** Every backup with keep or remove and the rules that decided it. */
   decisions: RetentionDecision[];
+  /** The IANA zone the calendar rules followed (`options.timeZone`, else the process's). */
+  timeZone: string;
 }
 
 /**
@@ -44,9 +46,10 @@ export function retentionPlan(input: PolicyInput, options: RetentionOptions): Re
     if (!removed.has(backup) && !pins.has(backup)) removed.set(backup, reason);
   };
 
+  const timeZone = options.timeZone ?? localTimeZone();
   let kept = new Map<BackupRecord, string[]>();
   if (hasKeepRules(options)) {
-    const calendar = createCalendar(options.timeZone ?? localTimeZone());
+    const calendar = createCalendar(timeZone);
     const successful = newestFirst.filter(isSuccessful);
     kept = keptByRules(successful, options, calendar, input.now.getTime());
     const reason = keepRulesReason(options);
@@ -86,6 +89,7 @@ export function retentionPlan(input: PolicyInput, options: RetentionOptions): Re
     keep: input.backups.filter((backup) => !removed.has(backup)),
     reasons: Object.fromEntries([...removed].map(([backup, reason]) => [backup.uuid, reason])),
     decisions,
+    timeZone,
   };
 }
 
