@@ -23,6 +23,8 @@ const seedWeek = async () => {
 };
 
 const target = () => ["--storage", fx.storage, "--server", "srv-1"];
+/** `strongbox forget` on the fixture's server with `--json`: the plan document. */
+const forget = (...flags: string[]) => runJson<PlanDocument>(["forget", ...target(), ...flags]);
 const filesOf = (...records: BackupRecord[]) =>
   records.flatMap((record) => [`${record.uuid}.json`, `${record.uuid}.tar.gz`]).sort();
 
@@ -59,14 +61,7 @@ describe("strongbox forget", () => {
   });
 
   it("deletes what the rules remove, one at a time, and then finds nothing more to remove", async () => {
-    const document = await runJson<PlanDocument>([
-      "forget",
-      ...target(),
-      "--keep-daily",
-      "2",
-      "--time-zone",
-      "UTC",
-    ]);
+    const document = await forget("--keep-daily", "2", "--time-zone", "UTC");
 
     expect(document.object).toBe("retention_plan");
     expect(document.attributes).toMatchObject({ dry_run: false, time_zone: "UTC" });
@@ -80,21 +75,12 @@ describe("strongbox forget", () => {
     ]);
     expect(await storedFiles(fx.storage, "srv-1")).toEqual(filesOf(newest, locked));
 
-    const again = await runJson<PlanDocument>([
-      "forget",
-      ...target(),
-      "--keep-daily",
-      "2",
-      "--time-zone",
-      "UTC",
-    ]);
+    const again = await forget("--keep-daily", "2", "--time-zone", "UTC");
     expect(again.attributes.decisions.map(({ action }) => action)).toEqual(["keep", "keep"]);
   });
 
   it("puts days in the given time zone: in Tokyo, Tuesday evening (UTC) is Wednesday", async () => {
-    const document = await runJson<PlanDocument>([
-      "forget",
-      ...target(),
+    const document = await forget(
       "--keep-daily",
       "2",
       "--keep-within",
@@ -102,7 +88,7 @@ describe("strongbox forget", () => {
       "--time-zone",
       "Asia/Tokyo",
       "--dry-run",
-    ]);
+    );
 
     // 14 January 18:00 UTC is 15 January 03:00 in Tokyo, the newest backup's day, so the second day kept is
     // the 14th (Tokyo) of the morning backup. 20 hours before the newest reaches 14 January 14:00 UTC.
