@@ -23,6 +23,8 @@ import { resolveSettings } from "./settings.js";
 import type { S3StorageOptions } from "./types.js";
 import { uploadStream } from "./upload.js";
 
+const DAY_MS = 86_400_000;
+
 /**
  * A {@link StorageAdapter} on an S3 bucket (AWS or S3-compatible). Uploads stream in parts of `partSize`
  * with `queueSize` in flight, retry transient errors and abort the multipart upload on failure or abort;
@@ -43,6 +45,10 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     key: key === undefined ? undefined : fullKey(key),
     endpoint: settings.endpointLabel,
   });
+  const lock = settings.objectLock;
+  // Each object's retention counts from its own upload.
+  const retention = () =>
+    lock && { mode: lock.mode, retainUntil: new Date(settings.now().getTime() + lock.days * DAY_MS) };
 
   async function stat(key: string): Promise<ObjectInfo | undefined> {
     try {
@@ -68,6 +74,7 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
           client,
           bucket,
           key: fullKey(key),
+          retention: retention(),
           body: source,
           partSize: settings.partSize,
           queueSize: settings.queueSize,
@@ -119,7 +126,9 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
       try {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
       } catch (error) {
-        if (!isNotFound(error)) throw toStorageError(error, context("delete", key));
+        if (!isNotFound(error)) {
+          throw toStorageError(error, { ...context("delete", key), objectLock: lock !== undefined });
+        }
       }
     },
 

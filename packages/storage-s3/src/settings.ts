@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { StrongboxError } from "@strongbox/core";
-import type { S3StorageOptions } from "./types.js";
+import type { ObjectLockOptions, S3StorageOptions } from "./types.js";
 import {
   normalizePrefix,
   validateBucketName,
@@ -26,6 +26,7 @@ export interface S3Settings {
   /** Where requests go, for error messages. */
   endpointLabel: string;
   now: () => Date;
+  objectLock: ObjectLockOptions | undefined;
 }
 
 const CLIENT_OPTIONS = [
@@ -55,9 +56,21 @@ export function resolveSettings(options: S3StorageOptions): S3Settings {
     pageSize: validateInteger(options.pageSize ?? 1000, 1, 1000, "The S3 list page size"),
     endpointLabel: options.endpoint ?? (options.client ? "the configured S3 endpoint" : "AWS S3"),
     now: options.now ?? (() => new Date()),
+    objectLock: options.objectLock && validateObjectLock(options.objectLock),
     // Last, so that nothing is built from options that fail validation.
     client: options.client ?? createClient(options),
   };
+}
+
+function validateObjectLock({ mode, days }: ObjectLockOptions): ObjectLockOptions {
+  if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      `The S3 Object Lock mode must be GOVERNANCE or COMPLIANCE, not ${JSON.stringify(mode)}.`,
+      { details: { mode } },
+    );
+  }
+  return { mode, days: validateInteger(days, 1, 36_500, "The S3 Object Lock retention in days") };
 }
 
 function createClient(options: S3StorageOptions): S3Client {

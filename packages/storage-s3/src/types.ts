@@ -38,6 +38,23 @@ export interface S3StorageOptions {
   maxAttempts?: number;
   /** Objects asked for per ListObjectsV2 page, 1 to 1000 (default 1000). */
   pageSize?: number;
-  /** The clock download URLs are signed with (default: the system clock); tests move it to age URLs. */
+  /**
+   * Write every object under S3 Object Lock: it cannot be deleted or overwritten for `days` after its
+   * upload (`GOVERNANCE`: except by a user allowed `s3:BypassGovernanceRetention`; `COMPLIANCE`: by
+   * nobody, the root account included). The bucket must have been created with Object Lock enabled
+   * (which turns on versioning). Off by default.
+   */
+  objectLock?: ObjectLockOptions;
+  /**
+   * The clock download URLs are signed with and Object Lock retention counts from (default: the system
+   * clock); tests move it to age URLs.
+   */
   now?: () => Date;
+}
+
+/** S3 Object Lock retention written on every object (see {@link S3StorageOptions.objectLock}). */
+export interface ObjectLockOptions {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  /** Whole days each object is retained from its upload, 1 to 36500. */
+  days: number;
 }

@@ -19,9 +19,22 @@ export interface RecordedRequest {
 
 /**
  * `error500`: the body is read, then S3's InternalError comes back. `cut`: the connection is destroyed
- * once the first bytes of the body have arrived.
+ * once the first bytes of the body have arrived. An error object: the body is read, then that S3 error.
  */
-export type FaultAction = "error500" | "cut";
+export type FaultAction = "error500" | "cut" | S3ErrorAnswer;
+
+/** An S3 error answer: HTTP status, S3 error code and message. */
+export interface S3ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const INTERNAL_ERROR: S3ErrorAnswer = {
+  status: 500,
+  code: "InternalError",
+  message: "We encountered an internal error. Please try again.",
+};
 
 /** Injects `action` into requests that `match`, at most `times` times (every time by default). */
 export interface FaultRule {
@@ -94,7 +107,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         answer();
         req.socket.destroy();
       });
-    } else void answer500(req, res, answer);
+    } else
+      void answerError(
+        req,
+        res,
+        answer,
+        fault.rule.action === "error500" ? INTERNAL_ERROR : fault.rule.action,
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -130,10 +149,15 @@ function forward(req: IncomingMessage, res: ServerResponse, url: URL, answer: ()
   req.pipe(upstream);
 }
 
-async function answer500(req: IncomingMessage, res: ServerResponse, answer: () => void): Promise<void> {
+async function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  answer: () => void,
+  { status, code, message }: S3ErrorAnswer,
+): Promise<void> {
   // Read the body first: answering mid-upload would look like a cut connection, not a server error.
   for await (const _ of req);
   answer();
-  res.writeHead(500, { "content-type": "application/xml" });
-  res.end(s3ErrorXml("InternalError", "We encountered an internal error. Please try again."));
+  res.writeHead(status, { "content-type": "application/xml" });
+  res.end(s3ErrorXml(code, message));
 }
