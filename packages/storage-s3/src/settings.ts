@@ -13,6 +13,7 @@ const MiB = 1024 * 1024;
 /** S3 refuses parts under 5 MiB (except the last) and over 5 GiB. */
 const MIN_PART_SIZE = 5 * MiB;
 const MAX_PART_SIZE = 5 * 1024 * MiB;
+const DAY_MS = 86_400_000;
 
 /** Validated options with defaults applied, and the client to talk through. */
 export interface S3Settings {
@@ -27,6 +28,9 @@ export interface S3Settings {
   endpointLabel: string;
   now: () => Date;
   objectLock: ObjectLockOptions | undefined;
+  /** `false`: abandoned uploads are left alone. */
+  abandonedUploadAgeMs: number | false;
+  debug: (message: string) => void;
 }
 
 const CLIENT_OPTIONS = [
@@ -57,6 +61,16 @@ export function resolveSettings(options: S3StorageOptions): S3Settings {
     endpointLabel: options.endpoint ?? (options.client ? "the configured S3 endpoint" : "AWS S3"),
     now: options.now ?? (() => new Date()),
     objectLock: options.objectLock && validateObjectLock(options.objectLock),
+    abandonedUploadAgeMs:
+      options.abandonedUploadAgeMs === false
+        ? false
+        : validateInteger(
+            options.abandonedUploadAgeMs ?? DAY_MS,
+            60_000,
+            Number.MAX_SAFE_INTEGER,
+            "The age of an abandoned S3 upload in milliseconds",
+          ),
+    debug: options.debug ?? (() => {}),
     // Last, so that nothing is built from options that fail validation.
     client: options.client ?? createClient(options),
   };

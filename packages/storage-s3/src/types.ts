@@ -46,8 +46,16 @@ export interface S3StorageOptions {
    */
   objectLock?: ObjectLockOptions;
   /**
-   * The clock download URLs are signed with and Object Lock retention counts from (default: the system
-   * clock); tests move it to age URLs.
+   * Multipart uploads under `prefix` started longer ago than this (milliseconds, at least a minute) count
+   * as left by a crash: the adapter aborts them before its first upload, so S3 stops keeping their parts.
+   * `false` leaves them alone. Default: one day, well beyond any live upload.
+   */
+  abandonedUploadAgeMs?: number | false;
+  /** Where notes for debugging go, e.g. that the service cannot list multipart uploads (default: nowhere). */
+  debug?: (message: string) => void;
+  /**
+   * The clock download URLs are signed with, and Object Lock retention and upload ages count from
+   * (default: the system clock); tests move it.
    */
   now?: () => Date;
 }

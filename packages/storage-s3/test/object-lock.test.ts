@@ -10,7 +10,7 @@ import {
   type RecordedRequest,
   startFaultProxy,
 } from "./helpers/fault-proxy.js";
-import { type FakeS3, startFakeS3 } from "./helpers/s3rver.js";
+import { type FakeS3, s3ErrorXml, startFakeS3 } from "./helpers/s3rver.js";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const isPutObject = (r: RecordedRequest) => r.method === "PUT" && r.query.uploadId === undefined;
@@ -75,7 +75,7 @@ describe("S3 Object Lock", () => {
     await storage.put("srv/d.tar.gz", streamPattern(1000, { seed: 4 }));
     proxy.addFault({
       match: isDelete,
-      action: { status: 403, code: "AccessDenied", message: "Access Denied" },
+      action: { status: 403, body: s3ErrorXml("AccessDenied", "Access Denied") },
     });
 
     const refusal = storage.delete("srv/d.tar.gz");
@@ -94,8 +94,7 @@ describe("S3 Object Lock", () => {
       match: isDelete,
       action: {
         status: 403,
-        code: "AccessDenied",
-        message: "Access Denied because object protected by object lock.",
+        body: s3ErrorXml("AccessDenied", "Access Denied because object protected by object lock."),
       },
     });
 

@@ -19,21 +19,19 @@ export interface RecordedRequest {
 
 /**
  * `error500`: the body is read, then S3's InternalError comes back. `cut`: the connection is destroyed
- * once the first bytes of the body have arrived. An error object: the body is read, then that S3 error.
+ * once the first bytes of the body have arrived. A {@link CannedAnswer}: the body is read, then it comes back.
  */
-export type FaultAction = "error500" | "cut" | S3ErrorAnswer;
+export type FaultAction = "error500" | "cut" | CannedAnswer;
 
-/** An S3 error answer: HTTP status, S3 error code and message. */
-export interface S3ErrorAnswer {
+/** An answer the proxy gives instead of S3's: a status and an XML body (see `s3ErrorXml` for errors). */
+export interface CannedAnswer {
   status: number;
-  code: string;
-  message: string;
+  body: string;
 }
 
-const INTERNAL_ERROR: S3ErrorAnswer = {
+const INTERNAL_ERROR: CannedAnswer = {
   status: 500,
-  code: "InternalError",
-  message: "We encountered an internal error. Please try again.",
+  body: s3ErrorXml("InternalError", "We encountered an internal error. Please try again."),
 };
 
 /** Injects `action` into requests that `match`, at most `times` times (every time by default). */
@@ -108,7 +106,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         req.socket.destroy();
       });
     } else
-      void answerError(
+      void answerCanned(
         req,
         res,
         answer,
@@ -149,15 +147,15 @@ function forward(req: IncomingMessage, res: ServerResponse, url: URL, answer: ()
   req.pipe(upstream);
 }
 
-async function answerError(
+async function answerCanned(
   req: IncomingMessage,
   res: ServerResponse,
   answer: () => void,
-  { status, code, message }: S3ErrorAnswer,
+  { status, body }: CannedAnswer,
 ): Promise<void> {
   // Read the body first: answering mid-upload would look like a cut connection, not a server error.
   for await (const _ of req);
   answer();
   res.writeHead(status, { "content-type": "application/xml" });
-  res.end(s3ErrorXml(code, message));
+  res.end(body);
 }

@@ -1,0 +1,128 @@
+// Multipart uploads a crash left: s3rver answers ListMultipartUploads with 501, so a service that lists them
+// is played by the loopback proxy (canned pages), while the aborts reach s3rver.
+import { streamPattern } from "@strongbox/core/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { S3StorageOptions } from "../src/index.js";
+import { testStorage } from "./helpers/adapter.js";
+import {
+  type FaultProxy,
+  isAbortMultipartUpload,
+  type RecordedRequest,
+  startFaultProxy,
+} from "./helpers/fault-proxy.js";
+import { type FakeS3, s3ErrorXml, startFakeS3 } from "./helpers/s3rver.js";
+
+const NOW = new Date("2026-03-01T12:00:00.000Z");
+const HOUR = 3_600_000;
+const isListUploads = (r: RecordedRequest) => r.method === "GET" && r.query.uploads !== undefined;
+
+/** One page of a ListMultipartUploads answer; `next` set means more pages follow from that key. */
+function uploadsPage(
+  uploads: { key: string; id: string; ageMs: number }[],
+  next?: { key: string; id: string },
+) {
+  const entries = uploads.map(
+    ({ key, id, ageMs }) =>
+      `<Upload><Key>${key}</Key><UploadId>${id}</UploadId><Initiated>${new Date(NOW.getTime() - ageMs).toISOString()}</Initiated></Upload>`,
+  );
+  const more = next
+    ? `<IsTruncated>true</IsTruncated><NextKeyMarker>${next.key}</NextKeyMarker><NextUploadIdMarker>${next.id}</NextUploadIdMarker>`
+    : "<IsTruncated>false</IsTruncated>";
+  return {
+    status: 200,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><Prefix>node-1/</Prefix>${more}${entries.join("")}</ListMultipartUploadsResult>`,
+  };
+}
+
+describe("abandoned multipart uploads", () => {
+  let s3: FakeS3;
+  let proxy: FaultProxy;
+  let notes: string[];
+
+  beforeEach(async () => {
+    s3 = await startFakeS3();
+    proxy = await startFaultProxy(s3.endpoint);
+    notes = [];
+  });
+
+  afterEach(async () => {
+    await proxy.stop();
+    await s3.stop();
+  });
+
+  const storage = (options: Partial<S3StorageOptions> = {}) =>
+    testStorage(proxy.endpoint, s3.bucket, {
+      prefix: "node-1",
+      now: () => NOW,
+      debug: (message) => notes.push(message),
+      ...options,
+    });
+
+  it("asks once, under the prefix, and skips with a debug note where the service cannot list them (s3rver: 501)", async () => {
+    const adapter = storage();
+    await adapter.put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
+    await adapter.put("srv/b.tar.gz", streamPattern(100, { seed: 2 }));
+
+    const lists = proxy.requests.filter(isListUploads);
+    expect(lists.map((r) => r.query.prefix)).toEqual(["node-1/"]);
+    expect(notes).toEqual([
+      'The S3 service does not list multipart uploads (HTTP 501): abandoned uploads under "node-1/" are not cleaned up.',
+    ]);
+    expect(await adapter.stat("srv/b.tar.gz")).toMatchObject({ size: 100 });
+  });
+
+  it("aborts the uploads older than the bound, page after page, and leaves younger ones to their owners", async () => {
+    proxy.addFault({
+      match: (r) => isListUploads(r) && r.query["key-marker"] === undefined,
+      action: uploadsPage(
+        [
+          { key: "node-1/srv/crashed.tar.gz", id: "old-1", ageMs: 30 * HOUR },
+          { key: "node-1/srv/running.tar.gz", id: "young", ageMs: 2 * HOUR },
+        ],
+        { key: "node-1/srv/running.tar.gz", id: "young" },
+      ),
+      times: 1,
+    });
+    proxy.addFault({
+      match: (r) => isListUploads(r) && r.query["key-marker"] === "node-1/srv/running.tar.gz",
+      action: uploadsPage([{ key: "node-1/srv/older.json", id: "old-2", ageMs: 25 * HOUR }]),
+      times: 1,
+    });
+
+    await storage({ abandonedUploadAgeMs: 24 * HOUR }).put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
+
+    const aborts = proxy.requests.filter(isAbortMultipartUpload);
+    expect(aborts.map((r) => [r.path, r.query.uploadId])).toEqual([
+      [`/${s3.bucket}/node-1/srv/crashed.tar.gz`, "old-1"],
+      [`/${s3.bucket}/node-1/srv/older.json`, "old-2"],
+    ]);
+    expect(proxy.requests.filter(isListUploads).map((r) => r.query["upload-id-marker"])).toEqual([
+      undefined,
+      "young",
+    ]);
+    expect(notes).toEqual(['Aborted 2 abandoned multipart upload(s) under "node-1/".']);
+  });
+
+  it("never fails the upload when the clean-up fails, and says why in a debug note", async () => {
+    proxy.addFault({
+      match: isListUploads,
+      action: { status: 403, body: s3ErrorXml("AccessDenied", "Access Denied") },
+    });
+
+    const info = await storage().put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
+
+    expect(info.size).toBe(100);
+    expect(notes).toEqual([
+      expect.stringMatching(/^Could not abort the abandoned multipart uploads in bucket .*access was denied/),
+    ]);
+  });
+
+  it("leaves uploads alone with abandonedUploadAgeMs: false, and refuses a bound under a minute", async () => {
+    await storage({ abandonedUploadAgeMs: false }).put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
+
+    expect(proxy.requests.filter(isListUploads)).toEqual([]);
+    expect(() => storage({ abandonedUploadAgeMs: 1000 })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringMatching(/from 60000/) }),
+    );
+  });
+});
