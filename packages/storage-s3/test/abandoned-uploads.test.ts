@@ -53,6 +53,7 @@ describe("abandoned multipart uploads", () => {
   const storage = (options: Partial<S3StorageOptions> = {}) =>
     testStorage(proxy.endpoint, s3.bucket, {
       prefix: "node-1",
+      abandonedUploadAgeMs: 24 * HOUR,
       now: () => NOW,
       debug: (message) => notes.push(message),
       ...options,
@@ -89,7 +90,7 @@ describe("abandoned multipart uploads", () => {
       times: 1,
     });
 
-    await storage({ abandonedUploadAgeMs: 24 * HOUR }).put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
+    await storage().put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
 
     const aborts = proxy.requests.filter(isAbortMultipartUpload);
     expect(aborts.map((r) => [r.path, r.query.uploadId])).toEqual([
