@@ -1,16 +1,12 @@
 // Multipart uploads a crash left: s3rver answers ListMultipartUploads with 501, so a service that lists them
 // is played by the loopback proxy (canned pages), while the aborts reach s3rver.
 import { streamPattern } from "@strongbox/core/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { S3StorageOptions } from "../src/index.js";
 import { testStorage } from "./helpers/adapter.js";
-import {
-  type FaultProxy,
-  isAbortMultipartUpload,
-  type RecordedRequest,
-  startFaultProxy,
-} from "./helpers/fault-proxy.js";
-import { type FakeS3, s3ErrorXml, startFakeS3 } from "./helpers/s3rver.js";
+import { isAbortMultipartUpload, type RecordedRequest } from "./helpers/fault-proxy.js";
+import { useProxiedS3 } from "./helpers/proxied-s3.js";
+import { s3ErrorXml } from "./helpers/s3rver.js";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -35,23 +31,15 @@ function uploadsPage(
 }
 
 describe("abandoned multipart uploads", () => {
-  let s3: FakeS3;
-  let proxy: FaultProxy;
+  const env = useProxiedS3();
   let notes: string[];
 
-  beforeEach(async () => {
-    s3 = await startFakeS3();
-    proxy = await startFaultProxy(s3.endpoint);
+  beforeEach(() => {
     notes = [];
   });
 
-  afterEach(async () => {
-    await proxy.stop();
-    await s3.stop();
-  });
-
   const storage = (options: Partial<S3StorageOptions> = {}) =>
-    testStorage(proxy.endpoint, s3.bucket, {
+    testStorage(env.proxy.endpoint, env.s3.bucket, {
       prefix: "node-1",
       abandonedUploadAgeMs: 24 * HOUR,
       now: () => NOW,
@@ -64,7 +52,7 @@ describe("abandoned multipart uploads", () => {
     await adapter.put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
     await adapter.put("srv/b.tar.gz", streamPattern(100, { seed: 2 }));
 
-    const lists = proxy.requests.filter(isListUploads);
+    const lists = env.proxy.requests.filter(isListUploads);
     expect(lists.map((r) => r.query.prefix)).toEqual(["node-1/"]);
     expect(notes).toEqual([
       'The S3 service does not list multipart uploads (HTTP 501): abandoned uploads under "node-1/" are not cleaned up.',
@@ -73,7 +61,7 @@ describe("abandoned multipart uploads", () => {
   });
 
   it("aborts the uploads older than the bound, page after page, and leaves younger ones to their owners", async () => {
-    proxy.addFault({
+    env.proxy.addFault({
       match: (r) => isListUploads(r) && r.query["key-marker"] === undefined,
       action: uploadsPage(
         [
@@ -84,7 +72,7 @@ describe("abandoned multipart uploads", () => {
       ),
       times: 1,
     });
-    proxy.addFault({
+    env.proxy.addFault({
       match: (r) => isListUploads(r) && r.query["key-marker"] === "node-1/srv/running.tar.gz",
       action: uploadsPage([{ key: "node-1/srv/older.json", id: "old-2", ageMs: 25 * HOUR }]),
       times: 1,
@@ -92,12 +80,12 @@ describe("abandoned multipart uploads", () => {
 
     await storage().put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
 
-    const aborts = proxy.requests.filter(isAbortMultipartUpload);
+    const aborts = env.proxy.requests.filter(isAbortMultipartUpload);
     expect(aborts.map((r) => [r.path, r.query.uploadId])).toEqual([
-      [`/${s3.bucket}/node-1/srv/crashed.tar.gz`, "old-1"],
-      [`/${s3.bucket}/node-1/srv/older.json`, "old-2"],
+      [`/${env.s3.bucket}/node-1/srv/crashed.tar.gz`, "old-1"],
+      [`/${env.s3.bucket}/node-1/srv/older.json`, "old-2"],
     ]);
-    expect(proxy.requests.filter(isListUploads).map((r) => r.query["upload-id-marker"])).toEqual([
+    expect(env.proxy.requests.filter(isListUploads).map((r) => r.query["upload-id-marker"])).toEqual([
       undefined,
       "young",
     ]);
@@ -105,7 +93,7 @@ describe("abandoned multipart uploads", () => {
   });
 
   it("never fails the upload when the clean-up fails, and says why in a debug note", async () => {
-    proxy.addFault({
+    env.proxy.addFault({
       match: isListUploads,
       action: { status: 403, body: s3ErrorXml("AccessDenied", "Access Denied") },
     });
@@ -121,7 +109,7 @@ describe("abandoned multipart uploads", () => {
   it("leaves uploads alone with abandonedUploadAgeMs: false, and refuses a bound under a minute", async () => {
     await storage({ abandonedUploadAgeMs: false }).put("srv/a.tar.gz", streamPattern(100, { seed: 1 }));
 
-    expect(proxy.requests.filter(isListUploads)).toEqual([]);
+    expect(env.proxy.requests.filter(isListUploads)).toEqual([]);
     expect(() => storage({ abandonedUploadAgeMs: 1000 })).toThrow(
       expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringMatching(/from 60000/) }),
     );

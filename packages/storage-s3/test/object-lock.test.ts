@@ -1,16 +1,11 @@
 // s3rver does not implement Object Lock: these tests check the requests the adapter sends, through the
 // loopback proxy, and how it reports a delete the bucket refuses.
 import { hashStream, patternSha256, streamPattern } from "@strongbox/core/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PART_SIZE, testStorage } from "./helpers/adapter.js";
-import {
-  type FaultProxy,
-  isCreateMultipartUpload,
-  isUploadPart,
-  type RecordedRequest,
-  startFaultProxy,
-} from "./helpers/fault-proxy.js";
-import { type FakeS3, s3ErrorXml, startFakeS3 } from "./helpers/s3rver.js";
+import { isCreateMultipartUpload, isUploadPart, type RecordedRequest } from "./helpers/fault-proxy.js";
+import { useProxiedS3 } from "./helpers/proxied-s3.js";
+import { s3ErrorXml } from "./helpers/s3rver.js";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const isPutObject = (r: RecordedRequest) => r.method === "PUT" && r.query.uploadId === undefined;
@@ -21,26 +16,15 @@ const lockHeaders = (r: RecordedRequest) => ({
 });
 
 describe("S3 Object Lock", () => {
-  let s3: FakeS3;
-  let proxy: FaultProxy;
-
-  beforeEach(async () => {
-    s3 = await startFakeS3();
-    proxy = await startFaultProxy(s3.endpoint);
-  });
-
-  afterEach(async () => {
-    await proxy.stop();
-    await s3.stop();
-  });
+  const env = useProxiedS3();
 
   const locked = (mode: "GOVERNANCE" | "COMPLIANCE") =>
-    testStorage(proxy.endpoint, s3.bucket, { objectLock: { mode, days: 30 }, now: () => NOW });
+    testStorage(env.proxy.endpoint, env.s3.bucket, { objectLock: { mode, days: 30 }, now: () => NOW });
 
   it("writes a small object with the mode, a retain-until date counted from the upload, and a checksum", async () => {
     await locked("COMPLIANCE").put("srv/a.tar.gz", streamPattern(1000, { seed: 1 }));
 
-    const [put] = proxy.requests.filter(isPutObject);
+    const [put] = env.proxy.requests.filter(isPutObject);
     expect(lockHeaders(put!)).toEqual({ mode: "COMPLIANCE", until: "2026-03-31T12:00:00Z" });
     // S3 refuses an upload with a retention period that carries no integrity checksum.
     expect(put!.headers["x-amz-checksum-crc32"]).toEqual(expect.any(String));
@@ -51,12 +35,12 @@ describe("S3 Object Lock", () => {
     const info = await locked("GOVERNANCE").put("srv/b.tar.gz", streamPattern(total, { seed: 2 }));
 
     expect(info.size).toBe(total);
-    const creates = proxy.requests.filter(isCreateMultipartUpload);
+    const creates = env.proxy.requests.filter(isCreateMultipartUpload);
     expect(creates.map(lockHeaders)).toEqual([{ mode: "GOVERNANCE", until: "2026-03-31T12:00:00Z" }]);
-    const parts = proxy.requests.filter(isUploadPart());
+    const parts = env.proxy.requests.filter(isUploadPart());
     expect(parts).toHaveLength(3);
     for (const part of parts) expect(part.headers["x-amz-checksum-crc32"]).toEqual(expect.any(String));
-    const stored = testStorage(s3.endpoint, s3.bucket);
+    const stored = testStorage(env.s3.endpoint, env.s3.bucket);
     expect(await hashStream(await stored.get("srv/b.tar.gz"))).toEqual({
       sha256: patternSha256(total, 2),
       size: total,
@@ -64,16 +48,19 @@ describe("S3 Object Lock", () => {
   });
 
   it("sends no lock headers when none is configured", async () => {
-    await testStorage(proxy.endpoint, s3.bucket).put("srv/c.tar.gz", streamPattern(1000, { seed: 3 }));
+    await testStorage(env.proxy.endpoint, env.s3.bucket).put(
+      "srv/c.tar.gz",
+      streamPattern(1000, { seed: 3 }),
+    );
 
-    const [put] = proxy.requests.filter(isPutObject);
+    const [put] = env.proxy.requests.filter(isPutObject);
     expect(lockHeaders(put!)).toEqual({ mode: undefined, until: undefined });
   });
 
   it("reports a delete the bucket refuses under the lock as a storage error saying so", async () => {
     const storage = locked("COMPLIANCE");
     await storage.put("srv/d.tar.gz", streamPattern(1000, { seed: 4 }));
-    proxy.addFault({
+    env.proxy.addFault({
       match: isDelete,
       action: { status: 403, body: s3ErrorXml("AccessDenied", "Access Denied") },
     });
@@ -85,12 +72,12 @@ describe("S3 Object Lock", () => {
         /Could not delete "srv\/d\.tar\.gz".*S3 Object Lock retention; it can be deleted once its retain-until date has passed/,
       ),
     });
-    expect(await s3.storedFiles()).toEqual(expect.arrayContaining([expect.stringContaining("d.tar.gz")]));
+    expect(await env.s3.storedFiles()).toEqual(expect.arrayContaining([expect.stringContaining("d.tar.gz")]));
   });
 
   it("names Object Lock when the bucket says so, even on an adapter that does not lock", async () => {
-    const storage = testStorage(proxy.endpoint, s3.bucket);
-    proxy.addFault({
+    const storage = testStorage(env.proxy.endpoint, env.s3.bucket);
+    env.proxy.addFault({
       match: isDelete,
       action: {
         status: 403,
@@ -114,7 +101,7 @@ describe("S3 Object Lock", () => {
       /Object Lock retention in days must be a whole number from 1 to 36500/,
     ],
   ])("refuses the options %o", (objectLock, message) => {
-    expect(() => testStorage(proxy.endpoint, s3.bucket, { objectLock })).toThrow(
+    expect(() => testStorage(env.proxy.endpoint, env.s3.bucket, { objectLock })).toThrow(
       expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringMatching(message) }),
     );
   });
