@@ -1,4 +1,4 @@
-import { type BackupManager, type BackupRecord, isStrongboxError } from "@strongbox/core";
+import { type BackupManager, type BackupRecord, isStrongboxError, throwIfAborted } from "@strongbox/core";
 import {
   assertValidRetention,
   type RetentionDecision,
@@ -77,7 +77,11 @@ export const command: Command = {
       const plan = retentionPlan({ server: target.server, now: new Date(), backups }, rules);
       if (dryRun) return { timeZone: plan.timeZone, decisions: plan.decisions };
       const decisions: RetentionDecision[] = [];
-      for (const decision of plan.decisions) decisions.push(await carryOut(manager, decision));
+      for (const decision of plan.decisions) {
+        // Ctrl-C stops between deletes: each backup is either gone or untouched.
+        throwIfAborted(context.signal, "Forgetting backups");
+        decisions.push(await carryOut(manager, decision));
+      }
       return { timeZone: plan.timeZone, decisions };
     });
     const document = {
