@@ -34,6 +34,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lock: { summary: "Lock a backup so it cannot be deleted", load: () => import("./commands/lock.js") },
   unlock: { summary: "Unlock a backup", load: () => import("./commands/unlock.js") },
   delete: { summary: "Delete a backup", load: () => import("./commands/delete.js") },
+  forget: { summary: "Remove backups by keep rules", load: () => import("./commands/forget.js") },
   "download-url": {
     summary: "Print a signed download link for a backup",
     load: () => import("./commands/download-url.js"),

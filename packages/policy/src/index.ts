@@ -3,11 +3,12 @@ export { combinePolicies } from "./combine.js";
 export { ALLOW, firstRefusal, refuse } from "./decision.js";
 export { checkLimit, limitReached } from "./limit.js";
 export { checkLockPermission, checkNotLocked } from "./locks.js";
+export { assertValidRetention } from "./options.js";
 export { checkPermission, PERMISSIONS, type Permission } from "./permissions.js";
 export { createPolicy } from "./policy.js";
 export { isInProgress, isSuccessful } from "./records.js";
 export { checkServerState, checkSuccessful, RESTORE_BLOCKING_STATES } from "./restore-rules.js";
-export { type RetentionPlan, retentionPlan } from "./retention.js";
+export { type RetentionDecision, type RetentionPlan, retentionPlan } from "./retention.js";
 export { rotateToFit, rotationCandidates } from "./rotation.js";
 export { checkThrottle } from "./throttle.js";
 export type {

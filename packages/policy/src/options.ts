@@ -1,4 +1,15 @@
-import type { PolicyOptions } from "./types.js";
+import { createCalendar } from "./calendar.js";
+import { parseCalendarDuration } from "./calendar-duration.js";
+import type { PolicyOptions, RetentionOptions } from "./types.js";
+
+const KEEP_COUNTS = [
+  "keepLast",
+  "keepHourly",
+  "keepDaily",
+  "keepWeekly",
+  "keepMonthly",
+  "keepYearly",
+] as const;
 
 /** Throws a RangeError naming the option when `value` is not an integer of at least `min`. */
 function assertInteger(name: string, value: number | undefined, min: number): void {
@@ -30,9 +41,29 @@ export function assertValidOptions(options: PolicyOptions): void {
     assertInteger("throttle.limit", options.throttle.limit, 1);
     assertPositive("throttle.periodMs", options.throttle.periodMs);
   }
-  if (options.retention !== undefined) {
-    assertInteger("retention.keepLast", options.retention.keepLast, 1);
-    assertPositive("retention.maxAgeMs", options.retention.maxAgeMs);
-    assertInteger("retention.maxTotalBytes", options.retention.maxTotalBytes, 1);
+  if (options.retention !== undefined) assertValidRetention(options.retention);
+}
+
+/**
+ * Checks retention options: keep counts and caps of at least 1, `keepWithin` in restic's form, a
+ * `timeZone` this runtime knows. `createPolicy` and `retentionPlan` call it; a CLI or form can check input
+ * up front.
+ * @throws RangeError naming the option.
+ */
+export function assertValidRetention(retention: RetentionOptions): void {
+  for (const option of KEEP_COUNTS) assertInteger(`retention.${option}`, retention[option], 1);
+  if (retention.keepWithin !== undefined) parseCalendarDuration("retention.keepWithin", retention.keepWithin);
+  if (retention.timeZone !== undefined) assertTimeZone(retention.timeZone);
+  assertPositive("retention.maxAgeMs", retention.maxAgeMs);
+  assertInteger("retention.maxTotalBytes", retention.maxTotalBytes, 1);
+}
+
+function assertTimeZone(timeZone: string): void {
+  try {
+    createCalendar(timeZone);
+  } catch {
+    throw new RangeError(
+      `retention.timeZone must be an IANA time zone name like Europe/Berlin, got ${JSON.stringify(timeZone)}.`,
+    );
   }
 }

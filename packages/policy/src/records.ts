@@ -20,9 +20,18 @@ export function createdAtMs(backup: BackupRecord): number {
  * delete skip an undatable backup rather than guess its age.
  */
 export function datedOldestFirst(backups: readonly BackupRecord[]): BackupRecord[] {
+  return datedSorted(backups, 1);
+}
+
+/** Like {@link datedOldestFirst}, newest first; ties still keep their input order (as restic's stable sort). */
+export function datedNewestFirst(backups: readonly BackupRecord[]): BackupRecord[] {
+  return datedSorted(backups, -1);
+}
+
+function datedSorted(backups: readonly BackupRecord[], direction: 1 | -1): BackupRecord[] {
   return backups
     .map((backup) => ({ backup, time: createdAtMs(backup) }))
     .filter((entry) => !Number.isNaN(entry.time))
-    .sort((a, b) => a.time - b.time)
+    .sort((a, b) => direction * (a.time - b.time))
     .map((entry) => entry.backup);
 }

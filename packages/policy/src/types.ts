@@ -135,13 +135,40 @@ export interface ThrottleOptions {
 }
 
 /**
- * Which completed, unlocked backups retention removes. Each rule removes on its own (a backup goes when any
- * rule says so); locked and in-progress backups, and the newest successful backup, always stay.
+ * Which completed, unlocked backups retention removes.
+ *
+ * The keep rules (`keepLast`, `keepHourly` ... `keepYearly`, `keepWithin`) are restic's `forget --keep-*`
+ * exactly, over the server's successful backups: a successful backup goes when none of them keeps it. A
+ * failed backup takes no bucket (it restores nothing): it stays while it is newer than the oldest backup
+ * the keep rules keep, and goes when older, unless the keep rules remove no successful backup at all. The caps (`maxAgeMs`, `maxTotalBytes`) apply after the keep rules and remove even
+ * what a keep rule kept. Whatever the rules say, locked and in-progress backups, backups whose `created_at`
+ * does not parse, and the newest successful backup always stay; a locked backup takes its place in the
+ * buckets like any other (as a restic snapshot kept by `--keep-tag`).
  */
 export interface RetentionOptions {
-  /** Keep the newest N successful backups (at least 1); completed backups older than the N-th go. */
+  /** Keep the newest N successful backups (at least 1), as restic's `--keep-last`. */
   keepLast?: number;
-  /** Remove completed backups created more than this many milliseconds ago. */
+  /** For the last N hours that have backups, keep the newest of each hour (`--keep-hourly`). */
+  keepHourly?: number;
+  /** For the last N days that have backups, keep the newest of each day (`--keep-daily`). */
+  keepDaily?: number;
+  /** For the last N ISO weeks (Monday to Sunday) that have backups, keep the newest of each (`--keep-weekly`). */
+  keepWeekly?: number;
+  /** For the last N months that have backups, keep the newest of each month (`--keep-monthly`). */
+  keepMonthly?: number;
+  /** For the last N years that have backups, keep the newest of each year (`--keep-yearly`). */
+  keepYearly?: number;
+  /**
+   * Keep every successful backup made within this duration before the newest one (not before now), as
+   * restic's `--keep-within`: `1y5m7d2h` (years, months, days, hours, in that order, each optional).
+   */
+  keepWithin?: string;
+  /**
+   * IANA time zone (`Europe/Berlin`) whose wall clock the hourly ... yearly buckets and `keepWithin`'s
+   * days follow, daylight saving time included. Default: the zone of the process (as restic, from `TZ`).
+   */
+  timeZone?: string;
+  /** Remove completed backups created more than this many milliseconds before now. */
   maxAgeMs?: number;
   /** Remove the oldest successful backups while the server's backups total more bytes than this. */
   maxTotalBytes?: number;

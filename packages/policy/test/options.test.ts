@@ -10,6 +10,17 @@ describe("createPolicy options", () => {
     { maxBackups: () => 2 },
     { throttle: { limit: 2, periodMs: 600_000 } },
     { retention: { keepLast: 1, maxAgeMs: 1, maxTotalBytes: 1 } },
+    {
+      retention: {
+        keepHourly: 24,
+        keepDaily: 7,
+        keepWeekly: 4,
+        keepMonthly: 12,
+        keepYearly: 3,
+        keepWithin: "1y2m3d4h",
+        timeZone: "America/New_York",
+      },
+    },
   ])("accepts %o", (options) => {
     expect(typeof createPolicy(options).create).toBe("function");
   });
@@ -25,6 +36,19 @@ describe("createPolicy options", () => {
       "throttle.periodMs must be a number above 0, got Infinity.",
     ],
     [{ retention: { keepLast: 0 } }, "retention.keepLast must be an integer of at least 1, got 0."],
+    [{ retention: { keepYearly: 1.5 } }, "retention.keepYearly must be an integer of at least 1, got 1.5."],
+    [
+      { retention: { keepWithin: "0d" } },
+      'retention.keepWithin must be a duration like 1y5m7d2h (years, months, days, hours; at least one above 0), got "0d".',
+    ],
+    [
+      { retention: { keepWithin: "2h1d" } },
+      'retention.keepWithin must be a duration like 1y5m7d2h (years, months, days, hours; at least one above 0), got "2h1d".',
+    ],
+    [
+      { retention: { timeZone: "CEST+2" } },
+      'retention.timeZone must be an IANA time zone name like Europe/Berlin, got "CEST+2".',
+    ],
     [{ retention: { maxAgeMs: -5 } }, "retention.maxAgeMs must be a number above 0, got -5."],
     [{ retention: { maxTotalBytes: 0 } }, "retention.maxTotalBytes must be an integer of at least 1, got 0."],
   ])("rejects %o", (options, message) => {

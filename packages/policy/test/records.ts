@@ -7,7 +7,7 @@ export const DAY = 86_400_000;
 
 type Status = "successful" | "failed" | "in_progress";
 
-/** A backup of server `srv` created `ageMs` before {@link NOW}. */
+/** A backup of server `srv` created `ageMs` before {@link NOW}, or at the instant `at` (ISO 8601). */
 export function record(
   uuid: string,
   {
@@ -15,9 +15,10 @@ export function record(
     ageMs = 0,
     locked = false,
     bytes,
-  }: { status?: Status; ageMs?: number; locked?: boolean; bytes?: number } = {},
+    at,
+  }: { status?: Status; ageMs?: number; locked?: boolean; bytes?: number; at?: string } = {},
 ): BackupRecord {
-  const created = new Date(NOW.getTime() - ageMs);
+  const created = at === undefined ? new Date(NOW.getTime() - ageMs) : new Date(at);
   return {
     uuid,
     server: "srv",

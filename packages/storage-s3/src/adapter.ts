@@ -17,15 +17,19 @@ import {
   StrongboxError,
   throwIfAborted,
 } from "@strongbox/core";
+import { abortAbandonedUploads } from "./abandoned-uploads.js";
 import { attachmentDisposition } from "./content-disposition.js";
 import { isInvalidRange, isNotFound, type S3ErrorContext, toStorageError } from "./errors.js";
 import { resolveSettings } from "./settings.js";
 import type { S3StorageOptions } from "./types.js";
 import { uploadStream } from "./upload.js";
 
+const DAY_MS = 86_400_000;
+
 /**
  * A {@link StorageAdapter} on an S3 bucket (AWS or S3-compatible). Uploads stream in parts of `partSize`
  * with `queueSize` in flight, retry transient errors and abort the multipart upload on failure or abort;
+ * before its first upload it aborts the ones a crash left under its prefix (`abandonedUploadAgeMs`);
  * downloads are presigned GET URLs. SDK failures become `STORAGE_ERROR`s that say what to fix.
  *
  * @example
@@ -43,6 +47,28 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     key: key === undefined ? undefined : fullKey(key),
     endpoint: settings.endpointLabel,
   });
+  const lock = settings.objectLock;
+  let cleanup: Promise<void> | undefined;
+  // Once per adapter, before its first upload: reading commands never write, even to clean up.
+  const abortAbandonedOnce = (age: number) => {
+    cleanup ??= abortAbandonedUploads({
+      client,
+      bucket,
+      prefix: settings.prefix === "" ? "" : `${settings.prefix}/`,
+      startedBefore: new Date(settings.now().getTime() - age),
+      debug: settings.debug,
+    }).then(
+      () => {},
+      (error: unknown) => {
+        const reason = toStorageError(error, context("abort the abandoned multipart uploads in")).message;
+        settings.debug(reason); // never a reason to fail the upload that asked
+      },
+    );
+    return cleanup;
+  };
+  // Each object's retention counts from its own upload.
+  const retention = () =>
+    lock && { mode: lock.mode, retainUntil: new Date(settings.now().getTime() + lock.days * DAY_MS) };
 
   async function stat(key: string): Promise<ObjectInfo | undefined> {
     try {
@@ -58,6 +84,7 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
     name: "s3",
 
     async put(key, body, { signal, onProgress } = {}) {
+      if (settings.abandonedUploadAgeMs !== false) await abortAbandonedOnce(settings.abandonedUploadAgeMs);
       const source = body instanceof Readable ? body : Readable.from(body);
       let sourceError: unknown;
       source.once("error", (error) => {
@@ -68,6 +95,7 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
           client,
           bucket,
           key: fullKey(key),
+          retention: retention(),
           body: source,
           partSize: settings.partSize,
           queueSize: settings.queueSize,
@@ -119,7 +147,9 @@ export function createS3Storage(options: S3StorageOptions): StorageAdapter {
       try {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
       } catch (error) {
-        if (!isNotFound(error)) throw toStorageError(error, context("delete", key));
+        if (!isNotFound(error)) {
+          throw toStorageError(error, { ...context("delete", key), objectLock: lock !== undefined });
+        }
       }
     },
 

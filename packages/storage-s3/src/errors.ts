@@ -9,6 +9,8 @@ export interface S3ErrorContext {
   key?: string;
   /** Where requests go, e.g. `http://127.0.0.1:9000` or `AWS S3`. */
   endpoint: string;
+  /** The adapter writes with Object Lock, so a refused delete is most likely the lock. */
+  objectLock?: boolean;
 }
 
 interface SdkErrorShape {
@@ -70,6 +72,9 @@ function describe(e: SdkErrorShape, status: number | undefined, c: S3ErrorContex
   }
   if (e.name === "NoSuchBucket") {
     return `${failed}: the bucket does not exist at ${c.endpoint}; create it or correct the storage URL.`;
+  }
+  if (status === 403 && (c.objectLock || /object ?lock|retention|worm/i.test(e.message ?? ""))) {
+    return `${failed}: the bucket refused it, the object being under S3 Object Lock retention; it can be deleted once its retain-until date has passed (in GOVERNANCE mode, also by a user allowed s3:BypassGovernanceRetention).`;
   }
   if ((e.name !== undefined && DENIED_NAMES.has(e.name)) || status === 403) {
     return `${failed}: access was denied (${e.name ?? status}); check the access key and secret (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS profile) and the bucket policy.`;

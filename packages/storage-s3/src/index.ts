@@ -1,4 +1,4 @@
 // Public API of @strongbox/storage-s3.
 export { createS3Storage } from "./adapter.js";
-export type { ChecksumCalculation, S3StorageOptions } from "./types.js";
+export type { ChecksumCalculation, ObjectLockOptions, S3StorageOptions } from "./types.js";
 export { parseS3Url, type S3UrlOptions } from "./url.js";

@@ -14,6 +14,27 @@ export interface ObjectTarget {
   client: S3Client;
   bucket: string;
   key: string;
+  /** Object Lock retention the object is written with, when the adapter is configured with one. */
+  retention?: ObjectRetention | undefined;
+}
+
+/** An Object Lock mode and the date until which the object cannot be deleted or overwritten. */
+export interface ObjectRetention {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  retainUntil: Date;
+}
+
+/**
+ * The Object Lock headers of an upload, and the checksum S3 requires on every request that writes an
+ * object with a retention period (CRC32, asked for even when the client sends checksums only when required).
+ */
+export function retentionFields(retention: ObjectRetention | undefined) {
+  if (retention === undefined) return {};
+  return {
+    ObjectLockMode: retention.mode,
+    ObjectLockRetainUntilDate: retention.retainUntil,
+    ChecksumAlgorithm: ChecksumAlgorithm.CRC32,
+  };
 }
 
 /**
@@ -47,6 +68,7 @@ export class MultipartUpload {
         Bucket: bucket,
         Key: key,
         ChecksumAlgorithm: checksums === "WHEN_SUPPORTED" ? ChecksumAlgorithm.CRC32 : undefined,
+        ...retentionFields(target.retention),
       }),
     );
     if (UploadId === undefined) throw new Error("S3 started a multipart upload without giving its id.");
@@ -63,13 +85,14 @@ export class MultipartUpload {
    * succeeded or failed for good (with the error), after which the SDK no longer reads `body`.
    */
   sendPart(partNumber: number, body: Uint8Array, settled: (error?: unknown) => void): void {
-    const { client, bucket, key } = this.#target;
+    const { client, bucket, key, retention } = this.#target;
     const command = new UploadPartCommand({
       Bucket: bucket,
       Key: key,
       UploadId: this.uploadId,
       PartNumber: partNumber,
       Body: body,
+      ChecksumAlgorithm: retentionFields(retention).ChecksumAlgorithm,
     });
     const sent = client.send(command, { abortSignal: this.#cancelParts.signal }).then((output) => {
       if (output.ETag === undefined)

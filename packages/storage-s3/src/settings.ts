@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { StrongboxError } from "@strongbox/core";
-import type { S3StorageOptions } from "./types.js";
+import type { ObjectLockOptions, S3StorageOptions } from "./types.js";
 import {
   normalizePrefix,
   validateBucketName,
@@ -13,6 +13,7 @@ const MiB = 1024 * 1024;
 /** S3 refuses parts under 5 MiB (except the last) and over 5 GiB. */
 const MIN_PART_SIZE = 5 * MiB;
 const MAX_PART_SIZE = 5 * 1024 * MiB;
+const DAY_MS = 86_400_000;
 
 /** Validated options with defaults applied, and the client to talk through. */
 export interface S3Settings {
@@ -26,6 +27,10 @@ export interface S3Settings {
   /** Where requests go, for error messages. */
   endpointLabel: string;
   now: () => Date;
+  objectLock: ObjectLockOptions | undefined;
+  /** `false`: abandoned uploads are left alone. */
+  abandonedUploadAgeMs: number | false;
+  debug: (message: string) => void;
 }
 
 const CLIENT_OPTIONS = [
@@ -55,9 +60,31 @@ export function resolveSettings(options: S3StorageOptions): S3Settings {
     pageSize: validateInteger(options.pageSize ?? 1000, 1, 1000, "The S3 list page size"),
     endpointLabel: options.endpoint ?? (options.client ? "the configured S3 endpoint" : "AWS S3"),
     now: options.now ?? (() => new Date()),
+    objectLock: options.objectLock && validateObjectLock(options.objectLock),
+    abandonedUploadAgeMs:
+      options.abandonedUploadAgeMs === false
+        ? false
+        : validateInteger(
+            options.abandonedUploadAgeMs ?? DAY_MS,
+            60_000,
+            Number.MAX_SAFE_INTEGER,
+            "The age of an abandoned S3 upload in milliseconds",
+          ),
+    debug: options.debug ?? (() => {}),
     // Last, so that nothing is built from options that fail validation.
     client: options.client ?? createClient(options),
   };
+}
+
+function validateObjectLock({ mode, days }: ObjectLockOptions): ObjectLockOptions {
+  if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      `The S3 Object Lock mode must be GOVERNANCE or COMPLIANCE, not ${JSON.stringify(mode)}.`,
+      { details: { mode } },
+    );
+  }
+  return { mode, days: validateInteger(days, 1, 36_500, "The S3 Object Lock retention in days") };
 }
 
 function createClient(options: S3StorageOptions): S3Client {

@@ -38,6 +38,31 @@ export interface S3StorageOptions {
   maxAttempts?: number;
   /** Objects asked for per ListObjectsV2 page, 1 to 1000 (default 1000). */
   pageSize?: number;
-  /** The clock download URLs are signed with (default: the system clock); tests move it to age URLs. */
+  /**
+   * Write every object under S3 Object Lock: it cannot be deleted or overwritten for `days` after its
+   * upload (`GOVERNANCE`: except by a user allowed `s3:BypassGovernanceRetention`; `COMPLIANCE`: by
+   * nobody, the root account included). The bucket must have been created with Object Lock enabled
+   * (which turns on versioning). Off by default.
+   */
+  objectLock?: ObjectLockOptions;
+  /**
+   * Multipart uploads under `prefix` started longer ago than this (milliseconds, at least a minute) count
+   * as left by a crash: the adapter aborts them before its first upload, so S3 stops keeping their parts.
+   * `false` leaves them alone. Default: one day, well beyond any live upload.
+   */
+  abandonedUploadAgeMs?: number | false;
+  /** Where notes for debugging go, e.g. that the service cannot list multipart uploads (default: nowhere). */
+  debug?: (message: string) => void;
+  /**
+   * The clock download URLs are signed with, and Object Lock retention and upload ages count from
+   * (default: the system clock); tests move it.
+   */
   now?: () => Date;
+}
+
+/** S3 Object Lock retention written on every object (see {@link S3StorageOptions.objectLock}). */
+export interface ObjectLockOptions {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  /** Whole days each object is retained from its upload, 1 to 36500. */
+  days: number;
 }

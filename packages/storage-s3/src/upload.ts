@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { abortError, StrongboxError, throwIfAborted } from "@strongbox/core";
-import { MultipartUpload, type ObjectTarget } from "./multipart-upload.js";
+import { MultipartUpload, type ObjectTarget, retentionFields } from "./multipart-upload.js";
 import { PartBuffers } from "./part-buffers.js";
 
 /** S3's limit on the parts of one object. */
@@ -149,9 +149,11 @@ class UploadRun {
   }
 
   async #putObject(body: Uint8Array): Promise<void> {
-    const { client, bucket, key } = this.#upload;
+    const { client, bucket, key, retention } = this.#upload;
     // Not cancelled on abort, which would leave its outcome unknown: a stored object is deleted instead.
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...retentionFields(retention) }),
+    );
     this.#completed = true;
     this.#throwIfHalted();
     this.#progress(body.length);

@@ -5,14 +5,22 @@ import { normalizePrefix, validateBucketName, validateEndpoint, validateRegion }
 /** The options a storage URL can carry; credentials always come from the standard AWS chain. */
 export type S3UrlOptions = Pick<
   S3StorageOptions,
-  "bucket" | "prefix" | "endpoint" | "region" | "forcePathStyle" | "requestChecksumCalculation"
+  "bucket" | "prefix" | "endpoint" | "region" | "forcePathStyle" | "requestChecksumCalculation" | "objectLock"
 >;
 
-const QUERY_OPTIONS = ["endpoint", "region", "forcePathStyle", "requestChecksumCalculation"];
+const QUERY_OPTIONS = [
+  "endpoint",
+  "region",
+  "forcePathStyle",
+  "requestChecksumCalculation",
+  "objectLockMode",
+  "objectLockDays",
+];
 
 /**
  * Reads a storage URL `s3://bucket/optional/prefix?endpoint=…&region=…&forcePathStyle=true`
- * (`requestChecksumCalculation=WHEN_REQUIRED|WHEN_SUPPORTED` too) into options for
+ * (`requestChecksumCalculation=WHEN_REQUIRED|WHEN_SUPPORTED`, and `objectLockMode=GOVERNANCE|COMPLIANCE`
+ * with `objectLockDays=N` for Object Lock, too) into options for
  * {@link createS3Storage}. Throws `INVALID_INPUT` for anything else, including credentials in the URL.
  *
  * @example
@@ -45,7 +53,21 @@ export function parseS3Url(url: string): S3UrlOptions {
     if (values.length > 1) throw invalid(url, `"${name}" is given ${values.length} times`);
     readOption(options, name, values[0] ?? "", url);
   }
+  const mode = parsed.searchParams.get("objectLockMode");
+  const days = parsed.searchParams.get("objectLockDays");
+  if ((mode === null) !== (days === null))
+    throw invalid(url, "objectLockMode and objectLockDays go together");
+  if (mode !== null && days !== null) options.objectLock = readObjectLock(mode, days, url);
   return options;
+}
+
+function readObjectLock(mode: string, days: string, url: string): S3UrlOptions["objectLock"] {
+  if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+    throw invalid(url, "objectLockMode must be GOVERNANCE or COMPLIANCE");
+  }
+  if (!/^[1-9][0-9]{0,4}$/.test(days))
+    throw invalid(url, "objectLockDays must be a whole number of days from 1");
+  return { mode, days: Number(days) };
 }
 
 function readOption(options: S3UrlOptions, name: string, value: string, url: string): void {
@@ -60,6 +82,9 @@ function readOption(options: S3UrlOptions, name: string, value: string, url: str
       if (value !== "true" && value !== "false") throw invalid(url, "forcePathStyle must be true or false");
       options.forcePathStyle = value === "true";
       return;
+    case "objectLockMode":
+    case "objectLockDays":
+      return; // read together, once every option is known
     default:
       if (value !== "WHEN_REQUIRED" && value !== "WHEN_SUPPORTED") {
         throw invalid(url, "requestChecksumCalculation must be WHEN_REQUIRED or WHEN_SUPPORTED");

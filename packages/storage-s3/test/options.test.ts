@@ -20,6 +20,10 @@ describe("parseS3Url", () => {
     });
     expect(parseS3Url("s3://my.bucket-1")).toEqual({ bucket: "my.bucket-1" });
     expect(parseS3Url("s3://b12/?forcePathStyle=false")).toEqual({ bucket: "b12", forcePathStyle: false });
+    expect(parseS3Url("s3://b12?objectLockMode=COMPLIANCE&objectLockDays=30")).toEqual({
+      bucket: "b12",
+      objectLock: { mode: "COMPLIANCE", days: 30 },
+    });
   });
 
   it.each([
@@ -39,6 +43,10 @@ describe("parseS3Url", () => {
     ["a bad boolean", "s3://backups?forcePathStyle=yes"],
     ["a bad region", "s3://backups?region=US East"],
     ["a bad checksum mode", "s3://backups?requestChecksumCalculation=ALWAYS"],
+    ["an Object Lock mode without days", "s3://backups?objectLockMode=GOVERNANCE"],
+    ["Object Lock days without a mode", "s3://backups?objectLockDays=7"],
+    ["an unknown Object Lock mode", "s3://backups?objectLockMode=governance&objectLockDays=7"],
+    ["zero Object Lock days", "s3://backups?objectLockMode=GOVERNANCE&objectLockDays=0"],
   ])("refuses %s with INVALID_INPUT", (_, url) => {
     expect(() => parseS3Url(url)).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
   });

@@ -58,16 +58,20 @@ export async function storedFiles(storage: string, server: string): Promise<stri
 
 /**
  * Makes a finished backup of `root` in `storage` (a local folder, or any adapter) in process, without
- * the CLI, so that tests of the other commands do not depend on `strongbox backup`.
+ * the CLI, so that tests of the other commands do not depend on `strongbox backup`. `at` dates it.
  */
 export async function seedBackup(
   storage: string | StorageAdapter,
   server: string,
   root: string,
-  options: { name?: string; locked?: boolean } = {},
+  { at, ...options }: { name?: string; locked?: boolean; at?: Date } = {},
 ): Promise<BackupRecord> {
   const adapter = typeof storage === "string" ? createLocalStorage({ root: storage }) : storage;
-  const manager = createBackupManager({ storage: adapter, serverRoot: () => root });
+  const manager = createBackupManager({
+    storage: adapter,
+    serverRoot: () => root,
+    ...(at && { now: () => at }),
+  });
   try {
     const started = await manager.create(server, options);
     const record = await manager.wait(server, started.uuid);
@@ -106,7 +110,8 @@ export function useBackupFixture(files: Parameters<typeof writeTree>[1]) {
     get src() {
       return join(path(), "srv");
     },
-    /** A finished backup of `srv` on server `srv-1` in the fixture's storage. */
-    seed: (name: string) => seedBackup(join(path(), "storage"), "srv-1", join(path(), "srv"), { name }),
+    /** A finished backup of `srv` on server `srv-1` in the fixture's storage, made now or `at`. */
+    seed: (name: string, options: { at?: Date; locked?: boolean } = {}) =>
+      seedBackup(join(path(), "storage"), "srv-1", join(path(), "srv"), { name, ...options }),
   };
 }

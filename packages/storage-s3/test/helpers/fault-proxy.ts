@@ -19,9 +19,20 @@ export interface RecordedRequest {
 
 /**
  * `error500`: the body is read, then S3's InternalError comes back. `cut`: the connection is destroyed
- * once the first bytes of the body have arrived.
+ * once the first bytes of the body have arrived. A {@link CannedAnswer}: the body is read, then it comes back.
  */
-export type FaultAction = "error500" | "cut";
+export type FaultAction = "error500" | "cut" | CannedAnswer;
+
+/** An answer the proxy gives instead of S3's: a status and an XML body (see `s3ErrorXml` for errors). */
+export interface CannedAnswer {
+  status: number;
+  body: string;
+}
+
+const INTERNAL_ERROR: CannedAnswer = {
+  status: 500,
+  body: s3ErrorXml("InternalError", "We encountered an internal error. Please try again."),
+};
 
 /** Injects `action` into requests that `match`, at most `times` times (every time by default). */
 export interface FaultRule {
@@ -94,7 +105,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         answer();
         req.socket.destroy();
       });
-    } else void answer500(req, res, answer);
+    } else
+      void answerCanned(
+        req,
+        res,
+        answer,
+        fault.rule.action === "error500" ? INTERNAL_ERROR : fault.rule.action,
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -130,10 +147,15 @@ function forward(req: IncomingMessage, res: ServerResponse, url: URL, answer: ()
   req.pipe(upstream);
 }
 
-async function answer500(req: IncomingMessage, res: ServerResponse, answer: () => void): Promise<void> {
+async function answerCanned(
+  req: IncomingMessage,
+  res: ServerResponse,
+  answer: () => void,
+  { status, body }: CannedAnswer,
+): Promise<void> {
   // Read the body first: answering mid-upload would look like a cut connection, not a server error.
   for await (const _ of req);
   answer();
-  res.writeHead(500, { "content-type": "application/xml" });
-  res.end(s3ErrorXml("InternalError", "We encountered an internal error. Please try again."));
+  res.writeHead(status, { "content-type": "application/xml" });
+  res.end(body);
 }

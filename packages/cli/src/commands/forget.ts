@@ -1,0 +1,176 @@
+import { type BackupManager, type BackupRecord, isStrongboxError, throwIfAborted } from "@strongbox/core";
+import {
+  assertValidRetention,
+  type RetentionDecision,
+  type RetentionOptions,
+  retentionPlan,
+} from "@strongbox/policy";
+import { backupObject } from "../backup-views.js";
+import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
+import { plural } from "../format.js";
+import {
+  parseWholeNumber,
+  requireTarget,
+  TARGET_HELP,
+  TARGET_OPTIONS,
+  withManager,
+} from "../manager-from-flags.js";
+import { createOutput } from "../output.js";
+
+const USAGE = `Usage: strongbox forget --storage <URL> --server <ID> --keep-<rule> <n>... [options]
+
+Removes the server's backups that no keep rule keeps, as restic's "forget" does: for the last n hours,
+days, ISO weeks (Monday first), months or years that have backups, the newest backup of each is kept.
+Locked and running backups, and the newest successful one, always stay; a failed backup stays while it
+is newer than the oldest backup kept. Backups are deleted one at a time.
+
+Options:
+${TARGET_HELP}
+      --keep-last <n>      Keep the newest n successful backups
+      --keep-hourly <n>    Keep the newest backup of each of the last n hours that have backups
+      --keep-daily <n>     ... of each of the last n days
+      --keep-weekly <n>    ... of each of the last n weeks
+      --keep-monthly <n>   ... of each of the last n months
+      --keep-yearly <n>    ... of each of the last n years
+      --keep-within <d>    Keep every backup made within d before the newest one: 1y5m7d2h
+                           (years, months, days, hours)
+      --time-zone <zone>   IANA zone of the hours, days, ... (default: this machine's, as restic)
+      --dry-run            Only list each backup with keep or remove and the rule that decided it
+      --json               Print {object: "retention_plan", attributes: {dry_run, time_zone, decisions}}
+  -h, --help               Show this help`;
+
+/** Each count flag and the retention option it sets. */
+const COUNT_FLAGS = {
+  "keep-last": "keepLast",
+  "keep-hourly": "keepHourly",
+  "keep-daily": "keepDaily",
+  "keep-weekly": "keepWeekly",
+  "keep-monthly": "keepMonthly",
+  "keep-yearly": "keepYearly",
+} as const;
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  ...(Object.fromEntries(Object.keys(COUNT_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
+    keyof typeof COUNT_FLAGS,
+    { type: "string" }
+  >),
+  "keep-within": { type: "string" },
+  "time-zone": { type: "string" },
+  "dry-run": { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
+
+/** `strongbox forget --storage URL --server ID --keep-daily 7 ... [--dry-run]`. */
+export const command: Command = {
+  usage: USAGE,
+  async run(args, context) {
+    const { values, positionals } = parseCommandArgs("forget", args, OPTIONS);
+    expectPositionals("forget", positionals, []);
+    const target = requireTarget("forget", values);
+    const rules = retentionFromFlags(values);
+    const dryRun = values["dry-run"] ?? false;
+    const output = createOutput(context, { json: values.json ?? false });
+    const outcome = await withManager(target, context, {}, async (manager) => {
+      const backups = await allBackups(manager, target.server);
+      const plan = retentionPlan({ server: target.server, now: new Date(), backups }, rules);
+      if (dryRun) return { timeZone: plan.timeZone, decisions: plan.decisions };
+      const decisions: RetentionDecision[] = [];
+      for (const decision of plan.decisions) {
+        // Ctrl-C stops between deletes: each backup is either gone or untouched.
+        throwIfAborted(context.signal, "Forgetting backups");
+        decisions.push(await carryOut(manager, decision));
+      }
+      return { timeZone: plan.timeZone, decisions };
+    });
+    const document = {
+      object: "retention_plan",
+      attributes: {
+        dry_run: dryRun,
+        time_zone: outcome.timeZone,
+        decisions: outcome.decisions.map(({ backup, action, reasons }) => ({
+          action,
+          reasons,
+          backup: backupObject(backup),
+        })),
+      },
+    };
+    await output.result(document, planLines(outcome.timeZone, outcome.decisions, dryRun).join("\n"));
+  },
+};
+
+/** The retention options the flags name; at least one keep rule, checked before the storage is opened. */
+function retentionFromFlags(values: Values): RetentionOptions {
+  const rules: RetentionOptions = {};
+  for (const [flag, option] of Object.entries(COUNT_FLAGS) as [
+    keyof typeof COUNT_FLAGS,
+    keyof RetentionOptions,
+  ][]) {
+    const count = parseWholeNumber("forget", flag, values[flag]);
+    if (count !== undefined) Object.assign(rules, { [option]: count });
+  }
+  if (values["keep-within"] !== undefined) rules.keepWithin = values["keep-within"];
+  if (Object.keys(rules).length === 0) {
+    // As restic: an empty policy would remove nothing, and most likely a rule was forgotten.
+    throw new UsageError('forget: name at least one --keep-* rule (see "strongbox forget --help").');
+  }
+  if (values["time-zone"] !== undefined) rules.timeZone = values["time-zone"];
+  try {
+    assertValidRetention(rules);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const message = error.message
+      .replace("retention.keepWithin", "--keep-within")
+      .replace("retention.timeZone", "--time-zone");
+    throw new UsageError(`forget: ${message}`);
+  }
+  return rules;
+}
+
+/** Every backup of the server, newest first, page by page. */
+async function allBackups(manager: BackupManager, server: string): Promise<BackupRecord[]> {
+  const backups: BackupRecord[] = [];
+  for (let page = 1, pages = 1; page <= pages; page++) {
+    const result = await manager.list(server, { page, perPage: 50 });
+    backups.push(...result.data);
+    pages = result.pagination.total_pages;
+  }
+  return backups;
+}
+
+/**
+ * Deletes a backup the plan removes. One locked or deleted since the list was read is kept with the reason:
+ * another process got there first, and the rest of the plan still holds.
+ */
+async function carryOut(manager: BackupManager, decision: RetentionDecision): Promise<RetentionDecision> {
+  if (decision.action === "keep") return decision;
+  try {
+    await manager.delete(decision.backup.server, decision.backup.uuid);
+    return decision;
+  } catch (error) {
+    if (!isStrongboxError(error, "BACKUP_LOCKED") && !isStrongboxError(error, "NOT_FOUND")) throw error;
+    return { ...decision, action: "keep", reasons: [`not deleted: ${error.message}`] };
+  }
+}
+
+/** `keep    <uuid>  2025-01-15 11:30  "name"  daily, weekly`, one line a backup, newest first. */
+function planLines(timeZone: string, decisions: readonly RetentionDecision[], dryRun: boolean): string[] {
+  const wallClock = new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "short" });
+  const removed = decisions.filter(({ action }) => action === "remove").length;
+  const total = plural(decisions.length, "backup");
+  const header = `${dryRun ? "Would remove" : "Removed"} ${removed} of ${total} (times in ${timeZone}):`;
+  const lines = decisions.map(({ backup, action, reasons }) => {
+    const created = Number.isNaN(Date.parse(backup.created_at))
+      ? backup.created_at
+      : wallClock.format(new Date(backup.created_at));
+    return [
+      action.padEnd(6),
+      backup.uuid,
+      created.padEnd(16),
+      JSON.stringify(backup.name),
+      reasons.join(", "),
+    ].join("  ");
+  });
+  return [header, ...lines];
+}
