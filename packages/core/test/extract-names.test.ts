@@ -203,6 +203,22 @@ describe("names that are not UTF-8: only the final name counts", () => {
     expect(listed).toEqual([name]);
   });
 
+  test("GNU long-name and long-link records keep names and targets that are not UTF-8", async () => {
+    const source = fresh("source");
+    const longName = raw("link-", 0xe9, "n".repeat(120));
+    const longTarget = raw("target-", 0xe8, "t".repeat(120));
+    symlinkSync(longTarget, under(source, longName));
+    const archive = join(tempRoot(), "long.tar.gz");
+    gnuTar(["--format=gnu", "-czf", archive, "-C", source, "."]);
+    expect(gunzipSync(readFileSync(archive)).includes("././@LongLink")).toBe(true);
+    const ours = fresh("ours");
+    await extract(createReadStream(archive), ours);
+    expect(snapshotTree(ours)[decodePath(longName)]).toMatchObject({
+      type: "symlink",
+      linkTarget: decodePath(longTarget),
+    });
+  });
+
   test("a raw byte and the U+FFFD a lossy decoder would make of it stay two files", async () => {
     const archive = craftTarGz([
       { path: "caf\udce9.txt", content: "raw" },
