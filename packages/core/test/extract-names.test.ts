@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
@@ -135,6 +135,50 @@ describe("names that are not UTF-8, in archives made by the real tools", () => {
   }
 });
 
+describe("names that are not UTF-8 already in the target", () => {
+  function targetWithOldEntries(): string {
+    const target = fresh("target");
+    writeFileSync(under(target, CAFE_E9), "old e9");
+    mkdirSync(under(target, DIR_FF));
+    writeFileSync(under(target, DIR_FF, raw("old", 0xfd)), "old inner");
+    writeFileSync(under(target, raw("kept", 0xfc)), "kept");
+    return target;
+  }
+
+  async function archiveOfRawNameTree(): Promise<string> {
+    const source = fresh("source");
+    writeRawNameTree(source);
+    const archive = join(tempRoot(), "archive.tar.gz");
+    gnuTar(["-czf", archive, "-C", source, "."]);
+    return archive;
+  }
+
+  test("merge replaces the same bytes, merges into the same folder and leaves other names alone", async () => {
+    const archive = await archiveOfRawNameTree();
+    const target = targetWithOldEntries();
+    await extract(createReadStream(archive), target, { mode: "merge" });
+    expect(readFileSync(under(target, CAFE_E9), "utf8")).toBe("e9");
+    expect(readFileSync(under(target, DIR_FF, raw("old", 0xfd)), "utf8")).toBe("old inner");
+    expect(readFileSync(under(target, DIR_FF, INNER_FE), "utf8")).toBe("inner");
+    expect(readFileSync(under(target, raw("kept", 0xfc)), "utf8")).toBe("kept");
+  });
+
+  test("truncate with keep rules keeps what they select, by its bytes, and removes the rest", async () => {
+    const archive = await archiveOfRawNameTree();
+    const target = targetWithOldEntries();
+    const keep = `kept${decodePath(raw(0xfc))}\nold?`;
+    await extract(createReadStream(archive), target, { mode: "truncate", keep });
+    expect(readFileSync(under(target, raw("kept", 0xfc)), "utf8")).toBe("kept");
+    expect(readFileSync(under(target, DIR_FF, raw("old", 0xfd)), "utf8")).toBe("old inner");
+    expect(readFileSync(under(target, CAFE_E9), "utf8")).toBe("e9");
+    const source = fresh("expected");
+    writeRawNameTree(source);
+    writeFileSync(under(source, raw("kept", 0xfc)), "kept");
+    writeFileSync(under(source, DIR_FF, raw("old", 0xfd)), "old inner");
+    expect(listTreeNames(target)).toEqual(listTreeNames(source));
+  });
+});
+
 describe("names that are not UTF-8: only the final name counts", () => {
   test("GNU tar's ustar name cut mid-character before its long-name record restores without complaint", async () => {
     const source = fresh("source");
@@ -158,6 +202,22 @@ describe("names that are not UTF-8: only the final name counts", () => {
     const listed: string[] = [];
     for await (const entry of contents(createReadStream(archive))) listed.push(entry.path);
     expect(listed).toEqual([name]);
+  });
+
+  test("GNU long-name and long-link records keep names and targets that are not UTF-8", async () => {
+    const source = fresh("source");
+    const longName = raw("link-", 0xe9, "n".repeat(120));
+    const longTarget = raw("target-", 0xe8, "t".repeat(120));
+    symlinkSync(longTarget, under(source, longName));
+    const archive = join(tempRoot(), "long.tar.gz");
+    gnuTar(["--format=gnu", "-czf", archive, "-C", source, "."]);
+    expect(gunzipSync(readFileSync(archive)).includes("././@LongLink")).toBe(true);
+    const ours = fresh("ours");
+    await extract(createReadStream(archive), ours);
+    expect(snapshotTree(ours)[decodePath(longName)]).toMatchObject({
+      type: "symlink",
+      linkTarget: decodePath(longTarget),
+    });
   });
 
   test("a raw byte and the U+FFFD a lossy decoder would make of it stay two files", async () => {
