@@ -1,7 +1,7 @@
 // Entry point of a deflate worker thread: deflates the blocks it is sent, one at a time, synchronously.
 import { parentPort } from "node:worker_threads";
+import type { DeflateReply, DeflateRequest } from "./archive-workers.js";
 import { deflateBlock, movable } from "./deflate-block.js";
-import type { DeflateReply, DeflateRequest } from "./deflate-pool.js";
 
 const port = parentPort!;
 
