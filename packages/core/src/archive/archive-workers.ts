@@ -226,9 +226,13 @@ export class ArchiveWorkers {
 export function createArchiveWorkers(options: ArchiveWorkersOptions = {}): ArchiveWorkers {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new StrongboxError("INVALID_INPUT", "The archive worker threads must be a whole number from 1 to 64.", {
-      details: { threads },
-    });
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      "The archive worker threads must be a whole number from 1 to 64.",
+      {
+        details: { threads },
+      },
+    );
   }
   return new ArchiveWorkers(threads);
 }

@@ -237,7 +237,9 @@ class OutputOrder {
 
   add(output: Promise<Buffer>, owned: boolean, release: (() => void) | undefined): Job {
     const job: Job = { settled: Promise.resolve(), release };
-    const handed = Promise.all([output, this.handedOver]).then(([chunk]) => ({ passed: this.pass(chunk, owned) }));
+    const handed = Promise.all([output, this.handedOver]).then(([chunk]) => ({
+      passed: this.pass(chunk, owned),
+    }));
     this.handedOver = handed.then(
       () => {},
       () => {},

@@ -176,7 +176,9 @@ export function startPackWorker(
       case "hashed": {
         const waiting = hashing.shift()!;
         const { data } = message;
-        waiting.resolve(data === undefined ? waiting.chunk : Buffer.from(data.buffer, data.byteOffset, data.length));
+        waiting.resolve(
+          data === undefined ? waiting.chunk : Buffer.from(data.buffer, data.byteOffset, data.length),
+        );
         break;
       }
       case "digest":

@@ -37,7 +37,11 @@ function checkCancelled(): void {
 
 /** Hashes the output chunks that have arrived, sending each back to be streamed out. */
 function hashOutputs(): void {
-  for (let received = receiveMessageOnPort(data.outputs); received; received = receiveMessageOnPort(data.outputs)) {
+  for (
+    let received = receiveMessageOnPort(data.outputs);
+    received;
+    received = receiveMessageOnPort(data.outputs)
+  ) {
     const message = received.message as ToPackWorker;
     if (message.type === "end") {
       outputEnded = true;
@@ -109,7 +113,14 @@ try {
       waitUntil(() => Atomics.load(shared, SHARED_IN_FLIGHT) < data.blocksInFlight);
       Atomics.add(shared, SHARED_IN_FLIGHT, 1);
       const slot = block.byteOffset / data.blockSize;
-      const message: PackWorkerMessage = { type: "block", slot, length, incompressible, counters, runningCrc };
+      const message: PackWorkerMessage = {
+        type: "block",
+        slot,
+        length,
+        incompressible,
+        counters,
+        runningCrc,
+      };
       if (deflated === undefined) post(message);
       else post({ ...message, deflated }, [deflated.buffer as ArrayBuffer]);
       previous = block.subarray(0, length);
