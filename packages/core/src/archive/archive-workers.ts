@@ -237,6 +237,6 @@ export function createArchiveWorkers(options: ArchiveWorkersOptions = {}): Archi
   return new ArchiveWorkers(threads);
 }
 
-function stopped(): Error {
-  return new Error("The deflate workers were stopped.");
+function stopped(): StrongboxError {
+  return new StrongboxError("ABORTED", "The deflate workers were stopped.");
 }

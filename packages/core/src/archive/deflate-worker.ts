@@ -2,7 +2,9 @@
 import { parentPort } from "node:worker_threads";
 import type { DeflateReply, DeflateRequest } from "./archive-workers.js";
 import { deflateBlock, movable } from "./deflate-block.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
+lowerThreadPriority();
 const port = parentPort!;
 
 port.on("message", (request: DeflateRequest) => {

@@ -15,10 +15,12 @@ import {
   SHARED_RING_USED,
   type ToPackWorker,
 } from "./pack-worker-protocol.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
 /** Thrown inside the worker to unwind (closing open files) once the main thread cancelled. */
 class PackCancelled extends Error {}
 
+lowerThreadPriority();
 const data = workerData as PackWorkerData;
 const shared = new Int32Array(data.shared);
 const deflateWaiting = new Int32Array(data.deflateWaiting);
