@@ -53,7 +53,18 @@ export interface ServeResult {
   peakRssMiB: number;
   /** List and details requests answered while the backups ran, and their latency. */
   requests: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  latencyMs: Percentiles;
+  /** List requests answered before any backup ran (the machine's own latency), and their latency. */
+  idleRequests: number;
+  idleLatencyMs: Percentiles;
+}
+
+/** Latency percentiles, in ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
 }
 
 /** The `serve` rows of one run. */
@@ -186,18 +197,21 @@ function serveSection(serve: ServeReport): string[] {
     "| run | clients | requests | p50 ms | p95 ms | p99 ms | max ms | backups s | CPU s (main thread) | peak RSS MiB |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
+  const latency = ({ p50, p95, p99, max }: Percentiles) =>
+    [p50, p95, p99, max].map((ms) => fmt(ms, 0)).join(" | ");
   for (const r of serve.results) {
-    const { p50, p95, p99, max } = r.latencyMs;
     lines.push(
-      `| ${cell(r.id)} | ${r.clients} | ${r.requests} | ${fmt(p50, 0)} | ${fmt(p95, 0)} | ${fmt(p99, 0)} | ${fmt(max, 0)} | ` +
-        `${fmt(r.seconds, 1)} | ${fmt(r.cpuSeconds, 2)} (${fmt(r.mainThreadCpuSeconds, 2)}) | ${fmt(r.peakRssMiB, 0)} |`,
+      `| ${cell(r.id)}: before, nothing running | ${r.clients} | ${r.idleRequests} | ${latency(r.idleLatencyMs)} | - | - | - |`,
+      `| ${cell(r.id)} | ${r.clients} | ${r.requests} | ${latency(r.latencyMs)} | ${fmt(r.seconds, 1)} | ` +
+        `${fmt(r.cpuSeconds, 2)} (${fmt(r.mainThreadCpuSeconds, 2)}) | ${fmt(r.peakRssMiB, 0)} |`,
     );
   }
   lines.push(...targetTable(serve.targets));
   lines.push(
     "`strongbox serve` on local disk, one backup per server asked for at once over the API, while the clients " +
       "(one process) poll the list and a backup's details of those servers until every backup has completed; " +
-      "latency is of those requests, RSS and CPU of the serve process.",
+      "latency is of those requests, RSS and CPU of the serve process. The row before each run is the same " +
+      "clients polling the lists for 3 s with nothing running: what the machine's own load costs.",
     "",
   );
   return lines;

@@ -324,6 +324,8 @@ function benchServe(): ServeReport {
       peakRssMiB: report.maxRssKiB / 1024,
       requests: report.requests,
       latencyMs: report.latencyMs,
+      idleRequests: report.idleRequests,
+      idleLatencyMs: report.idleLatencyMs,
     };
   });
   return {
@@ -343,6 +345,8 @@ interface ServeRunnerReport {
   maxRssKiB: number;
   requests: number;
   latencyMs: ServeResult["latencyMs"];
+  idleRequests: number;
+  idleLatencyMs: ServeResult["latencyMs"];
 }
 
 /** The `serve` rows of the previous results at `file`, kept when this run leaves them out. */
@@ -352,7 +356,11 @@ function earlierServe(file: string): ServeReport | undefined {
 }
 
 const pigzOk = ensurePigz();
-const trees = values.trees.split(",").map((t) => t.trim()) as TreeName[];
+// `--trees ""` measures no tree (the serve rows alone).
+const trees = values.trees
+  .split(",")
+  .map((t) => t.trim())
+  .filter((t) => t !== "") as TreeName[];
 for (const t of trees)
   if (!TREE_NAMES.includes(t)) throw new Error(`bench: unknown tree ${t} (${TREE_NAMES.join(", ")})`);
 const measured = trees.map(benchTree);

@@ -1,9 +1,10 @@
 // node serve-load.mjs <tree> <servers> <backups> <clients>: the API's latency while backups run. Starts
-// `strongbox serve` on <servers> server folders (hard-linked copies of <tree>), asks for <backups>
-// backups at once (one per server, the first <backups> servers), and while they run <clients> clients
-// poll the backup list and a backup's details as fast as they are answered. Reports the latency
-// percentiles of those requests, the serve process's peak RSS (VmHWM) and CPU time, and how long the
-// backups took, as JSON on its last line.
+// `strongbox serve` on <servers> server folders (hard-linked copies of <tree>); first <clients> clients
+// poll the backup lists for a few seconds with nothing running (the machine's own latency, the baseline);
+// then it asks for <backups> backups at once (one per server, the first <backups> servers), and while
+// they run the clients poll the backup list and a backup's details as fast as they are answered. Reports
+// the latency percentiles of those requests, the serve process's peak RSS (VmHWM) and CPU time, and how
+// long the backups took, as JSON on its last line.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -15,6 +16,8 @@ import { fileURLToPath } from "node:url";
 const [tree, servers, backups, clients] = process.argv.slice(2);
 const CLI = fileURLToPath(new URL("../../../packages/cli/bin/strongbox.js", import.meta.url));
 const TOKEN = "bench-token-0123456789";
+/** How long the clients poll before any backup runs. */
+const IDLE_MS = 3000;
 
 const work = await mkdtemp(join(tmpdir(), "strongbox-bench-serve-"));
 const serversRoot = join(work, "servers");
@@ -39,6 +42,19 @@ try {
       ...init,
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     });
+
+  const idle = [];
+  const idleUntil = performance.now() + IDLE_MS;
+  await Promise.all(
+    Array.from({ length: Number(clients) }, async (_, n) => {
+      for (let i = n; performance.now() < idleUntil; i++) {
+        const start = performance.now();
+        const response = await api(`${ids[i % ids.length]}/backups?per_page=20&page=1`);
+        await response.json();
+        idle.push(performance.now() - start);
+      }
+    }),
+  );
 
   const started = performance.now();
   const cpuBefore = await cpuSeconds(serve.pid);
@@ -80,8 +96,6 @@ try {
   const mainThreadCpu = (await cpuSeconds(serve.pid, serve.pid)) - mainBefore;
   const status = await readFile(`/proc/${serve.pid}/status`, "utf8");
   const peakRssKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
-  latencies.sort((a, b) => a - b);
-  const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   console.log(
     JSON.stringify({
       seconds,
@@ -89,7 +103,9 @@ try {
       mainThreadCpuSeconds: mainThreadCpu,
       maxRssKiB: peakRssKiB,
       requests: latencies.length,
-      latencyMs: { p50: at(50), p95: at(95), p99: at(99), max: latencies.at(-1) },
+      latencyMs: percentiles(latencies),
+      idleRequests: idle.length,
+      idleLatencyMs: percentiles(idle),
     }),
   );
 } finally {
@@ -103,4 +119,11 @@ async function cpuSeconds(pid, tid) {
   const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
   const fields = (await readFile(file, "utf8")).split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** p50, p95, p99 and max of `values` (ms). */
+function percentiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return { p50: at(50), p95: at(95), p99: at(99), max: sorted.at(-1) };
 }
