@@ -43,7 +43,9 @@ async function packWithWaiting(root: string, level: number, waiting: number) {
   for await (const part of compressBlocks(observed(), { level, passOutput: run.hashOutput }))
     parts.push(part as Buffer);
   await run.stats;
-  expect(await run.digest()).toBe(`sha256:${createHash("sha256").update(Buffer.concat(parts)).digest("hex")}`);
+  expect(await run.digest()).toBe(
+    `sha256:${createHash("sha256").update(Buffer.concat(parts)).digest("hex")}`,
+  );
   return { gz: Buffer.concat(parts), seen };
 }
 

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -31,7 +31,10 @@ async function serverTree(root: string): Promise<void> {
   await mkdir(join(root, "world"), { recursive: true });
   await mkdir(join(root, "config"), { recursive: true });
   for (let i = 0; i < 4; i++) await writeFile(join(root, "world", `r.${i}.mca`), randomBytes(9 * MiB));
-  await writeFile(join(root, "server.log"), "[12:00:00 INFO]: Saving chunks for level 'world'\n".repeat(80_000));
+  await writeFile(
+    join(root, "server.log"),
+    "[12:00:00 INFO]: Saving chunks for level 'world'\n".repeat(80_000),
+  );
   for (let i = 0; i < 300; i++) {
     await writeFile(join(root, "config", `plugin-${i}.yml`), `enabled: true\nname: plugin-${i}\n`.repeat(40));
   }
