@@ -38,6 +38,45 @@ export interface TreeReport {
   targets: TargetCheck[];
 }
 
+/** One `strongbox serve` run under load (see runners/serve-load.mjs). */
+export interface ServeResult {
+  id: string;
+  servers: number;
+  backups: number;
+  clients: number;
+  /** From the first backup asked for until the last one completed. */
+  seconds: number;
+  /** CPU time of the serve process (all its threads), and of its main thread alone. */
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  /** Peak RSS of the serve process (VmHWM). */
+  peakRssMiB: number;
+  /** List and details requests answered while the backups ran, and their latency. */
+  requests: number;
+  latencyMs: Percentiles;
+  /** List requests answered before any backup ran (the machine's own latency), and their latency. */
+  idleRequests: number;
+  idleLatencyMs: Percentiles;
+}
+
+/** Latency percentiles, in ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** The `serve` rows of one run. */
+export interface ServeReport {
+  date: string;
+  /** Size and files of each server's folder. */
+  serverMiB: number;
+  serverFiles: number;
+  results: ServeResult[];
+  targets: TargetCheck[];
+}
+
 /** The median of `values` (mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -73,6 +112,20 @@ export function checkTargets(tree: TreeInfo, results: readonly ToolResult[]): Ta
   return checks;
 }
 
+/** Issue 15's targets: the API answers within 100 ms (p99) while 6 backups run; memory stays bounded. */
+export function checkServeTargets(results: readonly ServeResult[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const check = (target: string, value: number, limit: number) =>
+    checks.push({ target, ratio: value, limit, met: value <= limit });
+  for (const r of results) {
+    if (r.backups <= 6) {
+      check(`list and details p99 ms, ${r.id}`, r.latencyMs.p99, 100);
+      check(`serve peak RSS MiB, ${r.id}`, r.peakRssMiB, 200);
+    } else check(`serve peak RSS MiB, ${r.id}`, r.peakRssMiB, 220);
+  }
+  return checks;
+}
+
 /** A table cell: pipes in tool names (`tar | gzip`) would end the cell. */
 const cell = (text: string) => text.replaceAll("|", "\\|");
 
@@ -80,7 +133,11 @@ const fmt = (n: number | undefined, digits = 1) =>
   n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
 
 /** The results as markdown: one table per tree, then the targets. */
-export function renderMarkdown(meta: Record<string, unknown>, reports: readonly TreeReport[]): string {
+export function renderMarkdown(
+  meta: Record<string, unknown>,
+  reports: readonly TreeReport[],
+  serve?: ServeReport,
+): string {
   const lines = [
     `Benchmark of ${String(meta.date)} — scale ${String(meta.scale)}, ${String(meta.runs)} runs after a warm-up ` +
       `(slow peers: ${String(meta.slowRuns)}), ${String(meta.cpus)} cores, Node ${String(meta.node)}, ${String(meta.tar)}` +
@@ -110,10 +167,7 @@ export function renderMarkdown(meta: Record<string, unknown>, reports: readonly 
         `| ${cell(r.id)} | ${fmt(s, 2)} | ${fmt(cpu(r), 2)} | ${perSecond} | ${fmt(rss(r), 0)} | ${size} | ${vs} |`,
       );
     }
-    lines.push("", "| target | value | limit | met |", "|---|---:|---:|---|");
-    for (const t of report.targets)
-      lines.push(`| ${cell(t.target)} | ${fmt(t.ratio, 2)} | ${t.limit} | ${t.met ? "yes" : "NO"} |`);
-    lines.push("");
+    lines.push(...targetTable(report.targets));
   }
   lines.push(
     "The last column compares the first Strongbox row of the same kind (pack -1, or unpack) with that tool.",
@@ -123,5 +177,42 @@ export function renderMarkdown(meta: Record<string, unknown>, reports: readonly 
       "s3rver with `migrateBackups` (sha256 checked on arrival). Both time the transfer alone; their CPU and " +
       "RSS are the Strongbox process's (s3rver runs as a child process).",
   );
+  if (serve !== undefined) lines.push("", ...serveSection(serve));
   return `${lines.join("\n")}\n`;
+}
+
+function targetTable(targets: readonly TargetCheck[]): string[] {
+  const lines = ["", "| target | value | limit | met |", "|---|---:|---:|---|"];
+  for (const t of targets)
+    lines.push(`| ${cell(t.target)} | ${fmt(t.ratio, 2)} | ${t.limit} | ${t.met ? "yes" : "NO"} |`);
+  lines.push("");
+  return lines;
+}
+
+function serveSection(serve: ServeReport): string[] {
+  const lines = [
+    `### serve under load: servers of ${serve.serverFiles} files, ${fmt(serve.serverMiB)} MiB ` +
+      `(measured ${serve.date.slice(0, 16).replace("T", " ")} UTC)`,
+    "",
+    "| run | clients | requests | p50 ms | p95 ms | p99 ms | max ms | backups s | CPU s (main thread) | peak RSS MiB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const latency = ({ p50, p95, p99, max }: Percentiles) =>
+    [p50, p95, p99, max].map((ms) => fmt(ms, 0)).join(" | ");
+  for (const r of serve.results) {
+    lines.push(
+      `| ${cell(r.id)}: before, nothing running | ${r.clients} | ${r.idleRequests} | ${latency(r.idleLatencyMs)} | - | - | - |`,
+      `| ${cell(r.id)} | ${r.clients} | ${r.requests} | ${latency(r.latencyMs)} | ${fmt(r.seconds, 1)} | ` +
+        `${fmt(r.cpuSeconds, 2)} (${fmt(r.mainThreadCpuSeconds, 2)}) | ${fmt(r.peakRssMiB, 0)} |`,
+    );
+  }
+  lines.push(...targetTable(serve.targets));
+  lines.push(
+    "`strongbox serve` on local disk, one backup per server asked for at once over the API, while the clients " +
+      "(one process) poll the list and a backup's details of those servers until every backup has completed; " +
+      "latency is of those requests, RSS and CPU of the serve process. The row before each run is the same " +
+      "clients polling the lists for 3 s with nothing running: what the machine's own load costs.",
+    "",
+  );
+  return lines;
 }

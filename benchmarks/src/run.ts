@@ -3,7 +3,7 @@
  * generated trees, interleaved in one run. Each figure is the median of whole-process wall times.
  *
  *   pnpm build && pnpm bench [--scale 1] [--runs 3] [--slow-runs 1] [--trees many-small,game-server]
- *                            [--data benchmarks/.data] [--out benchmarks/results] [--no-slow]
+ *                            [--data benchmarks/.data] [--out benchmarks/results] [--no-slow] [--no-serve]
  *                            [--tools "strongbox -1,tar | pigz -1"]
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -12,7 +12,16 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTree, TREE_NAMES, type TreeInfo, type TreeName } from "./generate.js";
-import { checkTargets, renderMarkdown, type Sample, type ToolResult, type TreeReport } from "./report.js";
+import {
+  checkServeTargets,
+  checkTargets,
+  renderMarkdown,
+  type Sample,
+  type ServeReport,
+  type ServeResult,
+  type ToolResult,
+  type TreeReport,
+} from "./report.js";
 
 const here = dirname(new URL(import.meta.url).pathname);
 const runners = join(here, "runners");
@@ -23,6 +32,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     "slow-runs": { type: "string", default: "1" },
     "no-slow": { type: "boolean", default: false },
+    /** Leave out the `serve` rows (the API's latency while backups run). */
+    "no-serve": { type: "boolean", default: false },
     trees: { type: "string", default: TREE_NAMES.join(",") },
     data: { type: "string", default: join(here, "..", ".data") },
     out: { type: "string", default: join(here, "..", "results") },
@@ -276,11 +287,84 @@ function withEarlierTrees(measured: TreeReport[], file: string): TreeReport[] {
   return [...kept, ...measured].sort((a, b) => order(a) - order(b));
 }
 
+/** Servers of the `serve` rows: ~60 MiB each at scale 1 (many-small at 0.072: 7,200 files). */
+const SERVE_TREE_SCALE = 0.072;
+/** Clients polling the list and a backup's details while the backups run. */
+const SERVE_CLIENTS = 16;
+
+/**
+ * `strongbox serve` under load: 6 backups at once with 16 clients polling the API (latency), then 50
+ * backups asked for at once (memory). One run each: every row already aggregates many requests.
+ */
+function benchServe(): ServeReport {
+  const tree = ensureTree(resolve(values.data), "many-small", SERVE_TREE_SCALE * scale);
+  const rows = [
+    { id: "6 backups at once", servers: 6, backups: 6 },
+    { id: "50 backups asked for at once", servers: 50, backups: 50 },
+  ];
+  const results = rows.map((row): ServeResult => {
+    const command = node(
+      "serve-load.mjs",
+      tree.root,
+      String(row.servers),
+      String(row.backups),
+      String(SERVE_CLIENTS),
+    );
+    const child = spawnSync("bash", ["-c", command], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const report = runnerReport(child.stdout) as ServeRunnerReport | undefined;
+    if (child.status !== 0 || report?.latencyMs === undefined)
+      throw new Error(`bench: serve failed (${child.status}): ${command}\n${child.stderr}`);
+    console.error(`bench: serve ${row.id}: ${JSON.stringify(report)}`);
+    return {
+      ...row,
+      clients: SERVE_CLIENTS,
+      seconds: report.seconds,
+      cpuSeconds: report.cpuSeconds,
+      mainThreadCpuSeconds: report.mainThreadCpuSeconds,
+      peakRssMiB: report.maxRssKiB / 1024,
+      requests: report.requests,
+      latencyMs: report.latencyMs,
+      idleRequests: report.idleRequests,
+      idleLatencyMs: report.idleLatencyMs,
+    };
+  });
+  return {
+    date: new Date().toISOString(),
+    serverMiB: tree.info.bytes / 2 ** 20,
+    serverFiles: tree.info.files,
+    results,
+    targets: checkServeTargets(results),
+  };
+}
+
+/** What serve-load.mjs prints on its last line. */
+interface ServeRunnerReport {
+  seconds: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  maxRssKiB: number;
+  requests: number;
+  latencyMs: ServeResult["latencyMs"];
+  idleRequests: number;
+  idleLatencyMs: ServeResult["latencyMs"];
+}
+
+/** The `serve` rows of the previous results at `file`, kept when this run leaves them out. */
+function earlierServe(file: string): ServeReport | undefined {
+  if (!existsSync(file)) return undefined;
+  return (JSON.parse(readFileSync(file, "utf8")) as { serve?: ServeReport }).serve;
+}
+
 const pigzOk = ensurePigz();
-const trees = values.trees.split(",").map((t) => t.trim()) as TreeName[];
+// `--trees ""` measures no tree (the serve rows alone).
+const trees = values.trees
+  .split(",")
+  .map((t) => t.trim())
+  .filter((t) => t !== "") as TreeName[];
 for (const t of trees)
   if (!TREE_NAMES.includes(t)) throw new Error(`bench: unknown tree ${t} (${TREE_NAMES.join(", ")})`);
 const measured = trees.map(benchTree);
+const serve = values["no-serve"] ? undefined : benchServe();
 const meta = {
   date: new Date().toISOString(),
   scale,
@@ -294,8 +378,9 @@ const meta = {
 mkdirSync(values.out, { recursive: true });
 const stem = join(values.out, scale === 1 ? "latest" : `latest-scale-${scale}`);
 const reports = withEarlierTrees(measured, `${stem}.json`);
-const markdown = renderMarkdown(meta, reports);
+const serveReport = serve ?? earlierServe(`${stem}.json`);
+const markdown = renderMarkdown(meta, reports, serveReport);
 writeFileSync(`${stem}.md`, markdown);
-writeFileSync(`${stem}.json`, `${JSON.stringify({ meta, reports }, null, 2)}\n`);
+writeFileSync(`${stem}.json`, `${JSON.stringify({ meta, reports, serve: serveReport }, null, 2)}\n`);
 console.log(markdown);
 console.error(`bench: wrote ${stem}.md and ${stem}.json`);

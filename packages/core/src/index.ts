@@ -1,6 +1,11 @@
 // Public API of @strongbox/core, grouped by module family.
 
-// archive: pack, extract, contents, shared types
+// archive: pack, extract, contents, shared threads, shared types
+export {
+  type ArchiveWorkers,
+  type ArchiveWorkersOptions,
+  createArchiveWorkers,
+} from "./archive/archive-workers.js";
 export { type ContentsOptions, contents } from "./archive/contents.js";
 export { extract } from "./archive/extract.js";
 export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { constants, inflateRawSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
+import { type ArchiveWorkers, createArchiveWorkers } from "../src/archive/archive-workers.js";
 import { deflateBlock } from "../src/archive/deflate-block.js";
-import { DeflatePool } from "../src/archive/deflate-pool.js";
 
 const KiB = 1024;
-let pool: DeflatePool | undefined;
+let pool: ArchiveWorkers | undefined;
 afterEach(async () => {
   await pool?.close();
   pool = undefined;
@@ -21,9 +21,9 @@ function mixedBlock(seed: number): { data: Buffer; incompressible: Uint32Array }
   return { data: Buffer.from(new Uint8Array(data)), incompressible: Uint32Array.from([64 * KiB, 128 * KiB]) };
 }
 
-describe("DeflatePool", () => {
+describe("the deflate threads of ArchiveWorkers", () => {
   test("deflates blocks as deflateBlock does, and counts those no worker is free to take up", async () => {
-    pool = new DeflatePool(2);
+    pool = createArchiveWorkers({ threads: 2 });
     const blocks = Array.from({ length: 6 }, (_, i) => mixedBlock(i));
     const expected = blocks.map(({ data, incompressible }) =>
       Buffer.from(deflateBlock(data, { level: 6, storeIncompressible: true, incompressible })),
@@ -49,7 +49,7 @@ describe("DeflatePool", () => {
   });
 
   test("rejects every job once closed", async () => {
-    pool = new DeflatePool(1);
+    pool = createArchiveWorkers({ threads: 1 });
     const { data, incompressible } = mixedBlock(1);
     const job = pool.deflate(data, { level: 1, storeIncompressible: true, incompressible });
     const rejected = expect(job).rejects.toThrow("The deflate workers were stopped.");

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -26,9 +26,9 @@ async function mixedTree(root: string): Promise<void> {
  * its blocks.
  */
 async function packWithWaiting(root: string, level: number, waiting: number) {
-  const run = startPackWorker({ root, ignoreRules: "", exclude: [], level }, {});
-  // Set before the worker has even loaded: no block is handed over before it.
-  run.reportDeflateWaiting(waiting);
+  // Set before the worker has even started: no block is handed over before it.
+  const deflateWaiting = new Int32Array(new SharedArrayBuffer(4)).fill(waiting);
+  const run = startPackWorker({ root, ignoreRules: "", exclude: [], level }, {}, deflateWaiting);
   const seen: Array<{ mixed: boolean; deflated: boolean }> = [];
   async function* observed(): AsyncGenerator<InputBlock> {
     for await (const block of run.blocks) {
@@ -40,8 +40,12 @@ async function packWithWaiting(root: string, level: number, waiting: number) {
     }
   }
   const parts: Buffer[] = [];
-  for await (const part of compressBlocks(observed(), { level })) parts.push(part as Buffer);
+  for await (const part of compressBlocks(observed(), { level, passOutput: run.hashOutput }))
+    parts.push(part as Buffer);
   await run.stats;
+  expect(await run.digest()).toBe(
+    `sha256:${createHash("sha256").update(Buffer.concat(parts)).digest("hex")}`,
+  );
   return { gz: Buffer.concat(parts), seen };
 }
 

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import {
   type ActivityEvent,
+  createArchiveWorkers,
   createBackupManager,
   type RateLimits,
   type StorageAdapter,
@@ -111,8 +112,11 @@ export const command: Command = {
         create: true,
         downloads: { baseUrl: settings.baseUrl ?? address, secret: downloadSecret() },
       });
+      // One pool of archive threads for the node: concurrent backups share the cores and its memory.
+      const workers = createArchiveWorkers();
       const manager = createBackupManager({
         storage,
+        workers,
         policy: createPolicy(settings.backupLimit === undefined ? {} : { maxBackups: settings.backupLimit }),
         serverRoot,
         ...(hooks && { hooks: createCommandHooks(hooks, { serverRoot }) }),
@@ -132,6 +136,7 @@ export const command: Command = {
       } finally {
         // Cancels what runs: each backup is marked failed and its partial archive removed.
         await manager.close();
+        await workers.close();
       }
     } finally {
       server.closeAllConnections();

@@ -1,16 +1,9 @@
-import { availableParallelism } from "node:os";
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
 import { abortError, StrongboxError } from "../errors.js";
-import {
-  type DeflateBlockOptions,
-  deflateBlockOnPool,
-  mixesStoredAndDeflated,
-  WINDOW_BYTES,
-} from "./deflate-block.js";
+import { type ArchiveWorkers, createArchiveWorkers } from "./archive-workers.js";
+import { type DeflateBlockOptions, WINDOW_BYTES } from "./deflate-block.js";
 import { cutBlocks } from "./deflate-blocks.js";
-import { DeflatePool } from "./deflate-pool.js";
-import { storedDeflateBlocks } from "./deflate-stored.js";
 import { FINAL_DEFLATE_BLOCK, gzipHeader, gzipTrailer } from "./gzip-member.js";
 
 /** Options of {@link compress}. */
@@ -25,17 +18,18 @@ export interface CompressOptions {
    */
   blockSize?: number;
   /**
-   * Blocks in flight, 1-64 (default 8), deflated on the libuv thread pool (or, for blocks that mix
-   * stored and deflated ranges, by deflate worker threads: one per core but one, since the pack worker
-   * deflates too). More blocks than threads keeps them busy while the oldest block, which output order
-   * waits for, finishes.
+   * Blocks in flight, 1-64 (default 8), deflated by the deflate threads of `workers`. More blocks than
+   * threads keeps them busy while the oldest block, which output order waits for, finishes.
    */
   concurrency?: number;
+  /** The threads that deflate the blocks (default: a pool of this stream's own, ended with it). */
+  workers?: ArchiveWorkers | undefined;
   /**
-   * Told, each time it changes, how many blocks wait at the deflate workers with no worker free to take
-   * them up, so a producer able to deflate blocks itself (see {@link InputBlock.deflated}) helps meanwhile.
+   * Sees every output chunk, in order, before it is pushed, and gives back the chunk to push: pack has
+   * the archive hashed in its worker this way. A chunk `owned` by the compressor (all but the gzip header
+   * and trailer) lies in memory of its own, which may be moved to another thread and back.
    */
-  onDeflateWaiting?: ((blocks: number) => void) | undefined;
+  passOutput?: ((chunk: Buffer, owned: boolean) => Promise<Buffer>) | undefined;
   /**
    * Store blocks that a sample shows will not shrink by 3% instead of deflating them (default true):
    * already-compressed data then costs a copy instead of a full deflate.
@@ -59,12 +53,18 @@ interface Settings {
 export interface InputBlock {
   /**
    * The bytes. Their ArrayBuffer is handed to a deflate worker, so it must be the block's own; a block
-   * in a SharedArrayBuffer is shared instead, and must then stay untouched until `release` is called.
+   * in a SharedArrayBuffer is shared instead, and must then stay untouched until `release` is called
+   * (its last 32 KiB are then read in place as the next block's dictionary, not copied).
    */
   data: Buffer;
   /** Sorted, disjoint `[start, end)` pairs of bytes known not to shrink (stored as they are). */
   incompressible?: Uint32Array | undefined;
-  /** Called, in block order, once the block's bytes are no longer read. */
+  /**
+   * CRC-32 of the whole input up to and including this block, from a producer that computes it where the
+   * bytes are (give it for every block or for none); computed here otherwise.
+   */
+  runningCrc?: number | undefined;
+  /** Called, in block order, once the block's bytes are no longer read (after the next block's deflate). */
   release?: (() => void) | undefined;
   /**
    * The block already deflated by its producer, as this compressor would have: at the same level, with
@@ -73,22 +73,9 @@ export interface InputBlock {
   deflated?: Buffer | undefined;
 }
 
-/** Where the blocks that mix stored and deflated ranges go. */
-interface MixedBlockDeflater {
-  deflate(block: Buffer, options: DeflateBlockOptions): Promise<Buffer>;
-}
-
-/** One block being deflated; settles without ever rejecting, so a failure waits for its turn. */
-interface Job {
-  settled: Promise<void>;
-  release: (() => void) | undefined;
-  output?: Buffer;
-  error?: unknown;
-}
-
 /**
  * gzip-compresses a byte stream into one gzip member, pigz-style: the input is cut into blocks that are
- * deflated in parallel on the libuv thread pool, each primed with the 32 KiB of input before it (so the
+ * deflated in parallel by deflate threads, each primed with the 32 KiB of input before it (so the
  * ratio stays within a hair of single-stream gzip), and emitted in order. Reading from `source` follows
  * the consumer: at most `concurrency` blocks are in flight and nothing more is read while the output
  * is not being consumed. Errors from `source` and aborts of `signal` error the returned stream.
@@ -112,32 +99,20 @@ async function* wrapBlocks(blocks: AsyncIterable<Buffer>): AsyncGenerator<InputB
 export function compressBlocks(source: AsyncIterable<InputBlock>, options: CompressOptions): Readable {
   const settings = resolveSettings(options);
   const { signal } = options;
+  /** Stops this stream's deflates that are still queued at the (maybe shared) workers. */
+  const stop = new AbortController();
+  const jobSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  const ownWorkers = options.workers === undefined ? createArchiveWorkers() : undefined;
+  const workers = options.workers ?? ownWorkers!;
+  const pass = options.passOutput ?? ((chunk: Buffer) => Promise.resolve(chunk));
   let started = false;
   /** The consumer asked for more since the last push() that returned false. */
   let wanted = false;
   let onDemand: (() => void) | undefined;
   let onStop: (() => void) | undefined;
-  let pool: DeflatePool | undefined;
-  let stopped = false;
-  /** Started on first use: only blocks that mix stored and deflated ranges need it. */
-  const workers: MixedBlockDeflater = {
-    async deflate(block, blockOptions) {
-      if (stopped) throw abortError(signal, "Compressing the archive");
-      pool ??= new DeflatePool(Math.max(1, availableParallelism() - 1));
-      const running = pool;
-      const deflated = running.deflate(block, blockOptions);
-      options.onDeflateWaiting?.(running.waiting);
-      try {
-        return await deflated;
-      } finally {
-        options.onDeflateWaiting?.(running.waiting);
-      }
-    },
-  };
   const stopWorkers = () => {
-    stopped = true;
-    pool?.close().catch(() => {});
-    pool = undefined;
+    stop.abort();
+    ownWorkers?.close().catch(() => {});
   };
 
   const output = new Readable({
@@ -181,7 +156,7 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
   async function run(): Promise<void> {
     const blocks = source[Symbol.asyncIterator]();
     try {
-      await pump(blocks, workers);
+      await pump(blocks);
     } finally {
       stopWorkers();
       // Closes the source too; if a read is still pending this completes once it settles.
@@ -189,103 +164,153 @@ export function compressBlocks(source: AsyncIterable<InputBlock>, options: Compr
     }
   }
 
-  async function pump(blocks: AsyncIterator<InputBlock>, workers: MixedBlockDeflater): Promise<void> {
-    const jobs: Job[] = [];
+  async function pump(blocks: AsyncIterator<InputBlock>): Promise<void> {
+    const passing = new OutputOrder(pass);
+    const jobs: Job[] = [passing.add(Promise.resolve(gzipHeader(settings.level)), false, undefined)];
+    const dictionaries = new Dictionaries(settings.concurrency);
     let crc = 0;
     let inputBytes = 0;
-    let dictionary: Buffer | undefined;
     let sourceDone = false;
-    // Dictionaries live in shared memory that is reused in turn instead of being copied for each
-    // worker (which would leave garbage behind). Slot n%(concurrency+1) is written when block n is
-    // taken, and not again before block n+concurrency+1, which cannot start until the job that reads
-    // it (block n+1's) has been taken, in order.
-    const windowSlots = settings.concurrency + 1;
-    const windows = new SharedArrayBuffer(windowSlots * WINDOW_BYTES);
-    let blockCount = 0;
-    push(gzipHeader(settings.level));
+    /** The block taken last: the next block's deflate reads its tail, so it is released after that one. */
+    let releasePrevious: (() => void) | undefined;
+    const take = (job: Job): Buffer => {
+      if (job.error !== undefined) throw job.error;
+      // In block order, as a ring of blocks needs it (a later block may finish first).
+      releasePrevious?.();
+      releasePrevious = job.release;
+      return job.output!;
+    };
 
     for (;;) {
       if (output.destroyed) return;
-      while (wanted && jobs.length > 0 && isSettled(jobs[0]!)) push(takeOutput(jobs.shift()!));
+      while (wanted && jobs.length > 0 && isSettled(jobs[0]!)) push(take(jobs.shift()!));
       if (!sourceDone && jobs.length < settings.concurrency) {
         const next = await nextBlock(blocks);
         if (next === undefined) return;
-        if (next.done) sourceDone = true;
-        else {
-          const block = next.value.data;
-          crc = crc32(block, crc);
-          inputBytes += block.length;
-          // Taken before the block's memory moves to a worker.
-          const tail = block.subarray(Math.max(0, block.length - WINDOW_BYTES));
-          const slot = (blockCount++ % windowSlots) * WINDOW_BYTES;
-          const nextDictionary = Buffer.from(windows, slot, tail.length);
-          nextDictionary.set(tail);
-          jobs.push(startJob(next.value, dictionary, settings, workers));
-          dictionary = nextDictionary;
+        if (next.done) {
+          sourceDone = true;
+          const end = Buffer.concat([FINAL_DEFLATE_BLOCK, gzipTrailer(crc, inputBytes)]);
+          jobs.push(passing.add(Promise.resolve(end), false, undefined));
+        } else {
+          const block = next.value;
+          crc = block.runningCrc ?? crc32(block.data, crc);
+          inputBytes += block.data.length;
+          const dictionary = dictionaries.before(block.data);
+          const deflated =
+            block.deflated === undefined
+              ? workers.deflate(block.data, deflateOptions(block, dictionary, settings), jobSignal)
+              : Promise.resolve(block.deflated);
+          jobs.push(passing.add(deflated, true, block.release));
         }
         continue;
       }
       if (sourceDone && jobs.length === 0) break;
       await (wanted ? jobs[0]!.settled : demand());
     }
+    releasePrevious?.();
     if (output.destroyed) return;
-    push(Buffer.concat([FINAL_DEFLATE_BLOCK, gzipTrailer(crc, inputBytes)]));
     push(null);
   }
 
   return output;
 }
 
-function startJob(
-  block: InputBlock,
-  dictionary: Buffer | undefined,
-  settings: Settings,
-  workers: MixedBlockDeflater,
-): Job {
-  const job: Job = { settled: Promise.resolve(), release: block.release };
-  job.settled = deflate(block, dictionary, settings, workers).then(
-    (output) => {
-      job.output = output;
-    },
-    (error: unknown) => {
-      job.error = error ?? new Error("Deflate failed.");
-    },
-  );
-  return job;
+/**
+ * One output chunk on its way: deflated (or given), then passed on in order. `settled` never rejects, so
+ * a failure waits for its turn.
+ */
+interface Job {
+  settled: Promise<void>;
+  release: (() => void) | undefined;
+  output?: Buffer;
+  error?: unknown;
 }
 
 /**
- * Where a block is deflated: nowhere when its producer did it, stored here when it is all
- * incompressible (or at level 0), as a whole on the libuv pool when it has no range to store, and by a
- * deflate worker when it mixes both (a worker deflates the pieces between stored ranges without a round
- * trip per piece).
+ * Hands output chunks to `passOutput` in stream order, each as soon as it is ready and the one before it
+ * has been handed over (not passed back: the other side may work on several at once).
  */
-async function deflate(
+class OutputOrder {
+  private handedOver: Promise<void> = Promise.resolve();
+
+  constructor(private readonly pass: (chunk: Buffer, owned: boolean) => Promise<Buffer>) {}
+
+  add(output: Promise<Buffer>, owned: boolean, release: (() => void) | undefined): Job {
+    const job: Job = { settled: Promise.resolve(), release };
+    const handed = Promise.all([output, this.handedOver]).then(([chunk]) => ({
+      passed: this.pass(chunk, owned),
+    }));
+    this.handedOver = handed.then(
+      () => {},
+      () => {},
+    );
+    job.settled = handed
+      .then(({ passed }) => passed)
+      .then(
+        (chunk) => {
+          job.output = chunk;
+        },
+        (error: unknown) => {
+          job.error = error ?? new Error("Deflate failed.");
+        },
+      );
+    return job;
+  }
+}
+
+/**
+ * The 32 KiB of input before each block, its deflate dictionary. A block in shared memory stays as it is
+ * until it is released (after the next block's deflate), so its tail is read in place; any other block
+ * moves to a deflate worker, so its tail is copied first, into shared slots reused in turn: slot
+ * n%(concurrency+1) is written when block n is taken, and not again before block n+concurrency+1, which
+ * cannot be taken before the job that reads it (block n+1's) has been taken, in order.
+ */
+class Dictionaries {
+  private readonly windows: SharedArrayBuffer;
+  private readonly slots: number;
+  private blocks = 0;
+  private previous: Uint8Array | undefined;
+
+  constructor(concurrency: number) {
+    this.slots = concurrency + 1;
+    this.windows = new SharedArrayBuffer(this.slots * WINDOW_BYTES);
+  }
+
+  /** The dictionary of `block` (undefined for the first), remembering what the next block's will be. */
+  before(block: Buffer): Uint8Array | undefined {
+    const dictionary = this.previous;
+    const tail = block.subarray(Math.max(0, block.length - WINDOW_BYTES));
+    if (block.buffer instanceof SharedArrayBuffer) this.previous = tail;
+    else {
+      const slot = (this.blocks % this.slots) * WINDOW_BYTES;
+      this.previous = new Uint8Array(this.windows, slot, tail.length);
+      this.previous.set(tail);
+    }
+    this.blocks++;
+    return dictionary;
+  }
+}
+
+/**
+ * How a deflate worker turns a block into deflate data (see `deflateBlock`): at level 0 stored; with the
+ * producer's ranges, exactly those stored and the rest deflated (with none marked, the producer sampled
+ * every file, so a trial of the worker's own would only cost time); without ranges, judged by a sample.
+ */
+function deflateOptions(
   block: InputBlock,
-  dictionary: Buffer | undefined,
+  dictionary: Uint8Array | undefined,
   settings: Settings,
-  workers: MixedBlockDeflater,
-): Promise<Buffer> {
-  const { data, incompressible: ranges } = block;
-  if (block.deflated !== undefined) return block.deflated;
-  if (settings.level === 0) return storedDeflateBlocks(data);
-  const options = { level: settings.level, storeIncompressible: settings.storeIncompressible, dictionary };
-  if (ranges === undefined) return deflateBlockOnPool(data, options);
-  // The producer sampled every file: with nothing marked, a trial of its own would only cost time.
-  if (ranges.length === 0) return deflateBlockOnPool(data, { ...options, storeIncompressible: false });
-  if (!mixesStoredAndDeflated(data.length, ranges)) return storedDeflateBlocks(data);
-  return workers.deflate(data, { ...options, incompressible: ranges });
+): DeflateBlockOptions {
+  return {
+    level: settings.level,
+    storeIncompressible: settings.storeIncompressible,
+    dictionary,
+    incompressible: block.incompressible,
+  };
 }
 
 function isSettled(job: Job): boolean {
   return job.output !== undefined || job.error !== undefined;
-}
-
-function takeOutput(job: Job): Buffer {
-  if (job.error !== undefined) throw job.error;
-  // In block order, as a ring of blocks needs it (a later block may finish first).
-  job.release?.();
-  return job.output!;
 }
 
 function resolveSettings(options: CompressOptions): Settings {

@@ -1,6 +1,6 @@
-import { constants, deflateRaw, deflateRawSync, type ZlibOptions } from "node:zlib";
+import { constants, deflateRawSync, type ZlibOptions } from "node:zlib";
 import { hasHighEntropy, STORE_ABOVE_RATIO, sampleBlock } from "./deflate-incompressible.js";
-import { storedDeflateBlocks, storedSize, writeStoredDeflateBlocks } from "./deflate-stored.js";
+import { storedSize, writeStoredDeflateBlocks } from "./deflate-stored.js";
 
 /** How one block is turned into deflate data. */
 export interface DeflateBlockOptions {
@@ -105,33 +105,6 @@ function join(parts: Piece[]): Uint8Array {
     }
   }
   return out;
-}
-
-/**
- * Deflates a whole block on the libuv thread pool (no ranges to store), as {@link deflateBlock} would in
- * a worker. Node's zlib allocates its output on the calling thread, whose garbage collector frees it;
- * on the main thread that happens often enough, in a deflate worker it does not (a worker sees too
- * little JavaScript allocation), so whole blocks of large files are better deflated from here.
- */
-export async function deflateBlockOnPool(block: Uint8Array, options: DeflateBlockOptions): Promise<Buffer> {
-  if (options.storeIncompressible && (await looksIncompressibleOnPool(block))) {
-    return storedDeflateBlocks(block);
-  }
-  const zlibOptions = pieceOptions(block.length, options.level, options.dictionary);
-  return new Promise((resolve, reject) => {
-    deflateRaw(block, zlibOptions, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
-
-async function looksIncompressibleOnPool(block: Uint8Array): Promise<boolean> {
-  const sample = sampleBlock(block);
-  if (!hasHighEntropy(sample)) return false;
-  const trial = await new Promise<Buffer>((resolve, reject) => {
-    deflateRaw(sample, { level: TRIAL_LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (error, result) =>
-      error ? reject(error) : resolve(result),
-    );
-  });
-  return trial.length > sample.length * STORE_ABOVE_RATIO;
 }
 
 /** A high-entropy sample that a quick deflate cannot shrink by 3% or more. */

@@ -3,23 +3,17 @@ const MAX_STORED_BLOCK = 0xffff;
 /** Block header byte (BFINAL 0, BTYPE 00, padding) plus LEN and NLEN. */
 const STORED_HEADER_BYTES = 5;
 
-/**
- * Wraps `data` as non-final stored deflate blocks, as level 0 does but without a trip through zlib.
- * Valid only where the deflate stream is byte-aligned, which holds after the gzip header and after
- * every block the compressor emits (sync-flushed or stored). Empty input yields no block.
- */
-export function storedDeflateBlocks(data: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(storedSize(data.length));
-  writeStoredDeflateBlocks(data, out, 0);
-  return out;
-}
-
-/** Bytes that {@link storedDeflateBlocks} makes of `length` bytes. */
+/** Bytes that {@link writeStoredDeflateBlocks} makes of `length` bytes. */
 export function storedSize(length: number): number {
   return length + Math.ceil(length / MAX_STORED_BLOCK) * STORED_HEADER_BYTES;
 }
 
-/** {@link storedDeflateBlocks} written into `out` at `offset`; returns the offset after them. */
+/**
+ * Writes `data` into `out` at `offset` as non-final stored deflate blocks, as level 0 does but without a
+ * trip through zlib; returns the offset after them. Valid only where the deflate stream is byte-aligned,
+ * which holds after the gzip header and after every block the compressor emits (sync-flushed or stored).
+ * Empty input yields no block.
+ */
 export function writeStoredDeflateBlocks(data: Uint8Array, out: Uint8Array, offset: number): number {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = offset;

@@ -1,8 +1,10 @@
 // Entry point of a deflate worker thread: deflates the blocks it is sent, one at a time, synchronously.
 import { parentPort } from "node:worker_threads";
+import type { DeflateReply, DeflateRequest } from "./archive-workers.js";
 import { deflateBlock, movable } from "./deflate-block.js";
-import type { DeflateReply, DeflateRequest } from "./deflate-pool.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 
+lowerThreadPriority();
 const port = parentPort!;
 
 port.on("message", (request: DeflateRequest) => {

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import { abortError } from "../errors.js";
+import type { ArchiveWorkers } from "./archive-workers.js";
 import type { ExtractJobHooks, ExtractJobParams } from "./extract-job.js";
 import {
   deserializeError,
@@ -27,6 +28,8 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 /** Hooks of {@link extractInWorker}; the signal is optional on this side. */
 export type ExtractWorkerHooks = Partial<Omit<ExtractJobHooks, "signal">> & {
   signal?: AbortSignal | undefined;
+  /** Starts the worker as one of these threads (ended by their `close()`). */
+  workers?: ArchiveWorkers | undefined;
 };
 
 /**
@@ -41,7 +44,10 @@ export async function extractInWorker(
 ): Promise<ExtractResult> {
   const ring = new SharedArrayBuffer(INPUT_RING_BYTES);
   const data: ExtractWorkerData = { params, ring };
-  const worker = spawnWorker(import.meta.url, "extract-worker", data, WORKER_LIMITS);
+  const worker =
+    hooks.workers === undefined
+      ? spawnWorker(import.meta.url, "extract-worker", data, WORKER_LIMITS)
+      : hooks.workers.startThread(import.meta.url, "extract-worker", data, WORKER_LIMITS);
   const send = (message: ToExtractWorker): void => worker.postMessage(message);
   /** Where the next bytes go, and how many before it the worker has not consumed yet. */
   let head = 0;

@@ -8,8 +8,10 @@ import {
   serializeError,
   type ToExtractWorker,
 } from "./extract-worker-protocol.js";
+import { lowerThreadPriority } from "./thread-priority.js";
 import { createWriteThrottle } from "./write-throttle.js";
 
+lowerThreadPriority();
 const port = parentPort;
 if (!port) throw new Error("extract-worker must run in a worker thread.");
 const post = (message: FromExtractWorker): void => port.postMessage(message);

@@ -1,5 +1,6 @@
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type Worker } from "node:worker_threads";
 import { abortError, StrongboxError } from "../errors.js";
+import type { ArchiveWorkers } from "./archive-workers.js";
 import type { InputBlock } from "./compress.js";
 import {
   PACK_BLOCK_SIZE,
@@ -9,11 +10,12 @@ import {
   type PackTreeStats,
   type PackWorkerData,
   type PackWorkerMessage,
+  SHARED_BELL,
   SHARED_CANCEL,
-  SHARED_DEFLATE_WAITING,
   SHARED_IN_FLIGHT,
   SHARED_RING_USED,
   SHARED_SLOTS,
+  type ToPackWorker,
 } from "./pack-worker-protocol.js";
 import { COLLECT_OFTEN, spawnWorker } from "./spawn-worker.js";
 import type { ArchiveOperationOptions } from "./types.js";
@@ -41,15 +43,27 @@ export interface PackWorkerRun {
   blocks: AsyncIterable<InputBlock>;
   /** Totals, resolved once the worker has sent its last block. */
   stats: Promise<PackTreeStats>;
-  /** Tells the worker how many blocks wait at the deflate workers (see `CompressOptions.onDeflateWaiting`). */
-  reportDeflateWaiting(blocks: number): void;
+  /**
+   * Has the worker hash an output chunk of the archive (see `CompressOptions.passOutput`): chunks go in
+   * the order of the calls and come back in it, an owned one as a new view of the same memory.
+   */
+  hashOutput(chunk: Buffer, owned: boolean): Promise<Buffer>;
+  /** Once every output chunk has been hashed: `sha256:<hex>` of the archive. */
+  digest(): Promise<string>;
 }
 
 /**
- * Starts the pack worker for `input`. Warnings and throttled progress are delivered on the main thread
- * as the worker reports them; a callback that throws fails the pack with that error.
+ * Starts the pack worker for `input`, as one of the threads of `workers` when given. It deflates blocks
+ * itself while `deflateWaiting[0]` (blocks waiting at the deflate threads) is above 0. Warnings and
+ * throttled progress are delivered on the main thread as the worker reports them; a callback that throws
+ * fails the pack with that error.
  */
-export function startPackWorker(input: PackWorkerInput, options: ArchiveOperationOptions): PackWorkerRun {
+export function startPackWorker(
+  input: PackWorkerInput,
+  options: ArchiveOperationOptions,
+  deflateWaiting: Int32Array<SharedArrayBuffer>,
+  workers?: ArchiveWorkers,
+): PackWorkerRun {
   const { signal, onProgress, onWarning } = options;
   const shared = new SharedArrayBuffer(SHARED_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const state = new Int32Array(shared);
@@ -65,25 +79,36 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     rejectStats = reject;
   });
   stats.catch(() => {});
+  const hashing: Array<{ chunk: Buffer; resolve(chunk: Buffer): void; reject(error: unknown): void }> = [];
+  let digest: { resolve(checksum: string): void; reject(error: unknown): void } | undefined;
+  const digested = new Promise<string>((resolve, reject) => {
+    digest = { resolve, reject };
+  });
+  digested.catch(() => {});
+  const outputs = new MessageChannel();
 
   const notify = (): void => {
     const resume = wake;
     wake = undefined;
     resume?.();
   };
+  const ring = (): void => {
+    Atomics.add(state, SHARED_BELL, 1);
+    Atomics.notify(state, SHARED_BELL);
+  };
   const stopWorker = (): void => {
     Atomics.store(state, SHARED_CANCEL, 1);
-    // Moving the counter also wakes a worker that read it just before deciding to wait.
-    for (const slot of [SHARED_IN_FLIGHT, SHARED_RING_USED]) {
-      Atomics.store(state, slot, -(2 ** 30));
-      Atomics.notify(state, slot);
-    }
+    ring();
   };
+  /** Set once the digest came: the worker's exit that follows is no failure. */
+  let finished = false;
   const fail = (error: unknown): void => {
-    if (failure !== undefined || totals !== undefined) return;
+    if (failure !== undefined || finished) return;
     failure = error;
     stopWorker();
-    rejectStats(error);
+    if (totals === undefined) rejectStats(error);
+    for (const waiting of hashing.splice(0)) waiting.reject(error);
+    digest?.reject(error);
     notify();
   };
   const guarded = (callback: () => void): void => {
@@ -100,19 +125,25 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     guarded(() => onProgress({ bytes: counters.sourceBytes, files: counters.entries }));
   };
 
-  const ring = new SharedArrayBuffer(PACK_RING_BLOCKS * PACK_BLOCK_SIZE);
+  const blockRing = new SharedArrayBuffer(PACK_RING_BLOCKS * PACK_BLOCK_SIZE);
   const release = (): void => {
     Atomics.sub(state, SHARED_RING_USED, 1);
-    Atomics.notify(state, SHARED_RING_USED);
+    ring();
   };
   const data: PackWorkerData = {
     ...input,
     shared,
+    deflateWaiting: deflateWaiting.buffer,
+    outputs: outputs.port2,
     blockSize: PACK_BLOCK_SIZE,
     blocksInFlight: PACK_BLOCKS_IN_FLIGHT,
-    ring,
+    ring: blockRing,
   };
-  const worker: Worker = spawnWorker(import.meta.url, "pack-worker", data, COLLECT_OFTEN);
+  const transfer = [outputs.port2];
+  const worker: Worker =
+    workers === undefined
+      ? spawnWorker(import.meta.url, "pack-worker", data, COLLECT_OFTEN, transfer)
+      : workers.startThread(import.meta.url, "pack-worker", data, COLLECT_OFTEN, transfer);
   const onAbort = (): void => fail(abortError(signal, "Packing"));
   signal?.addEventListener("abort", onAbort, { once: true });
   worker.on("message", (message: PackWorkerMessage) => {
@@ -120,8 +151,9 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
     switch (message.type) {
       case "block":
         queue.push({
-          data: Buffer.from(ring, message.slot * PACK_BLOCK_SIZE, message.length),
+          data: Buffer.from(blockRing, message.slot * PACK_BLOCK_SIZE, message.length),
           incompressible: message.incompressible,
+          runningCrc: message.runningCrc,
           release,
           deflated:
             message.deflated &&
@@ -141,6 +173,18 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
         resolveStats(message.stats);
         break;
       }
+      case "hashed": {
+        const waiting = hashing.shift()!;
+        const { data } = message;
+        waiting.resolve(
+          data === undefined ? waiting.chunk : Buffer.from(data.buffer, data.byteOffset, data.length),
+        );
+        break;
+      }
+      case "digest":
+        finished = true;
+        digest?.resolve(message.checksum);
+        break;
       case "fatal":
         fail(workerFailure(message, input.root));
         break;
@@ -150,6 +194,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
   worker.on("error", fail);
   worker.on("exit", () => {
     signal?.removeEventListener("abort", onAbort);
+    outputs.port1.close();
     fail(new Error("The pack worker stopped before it finished."));
   });
   if (signal?.aborted) onAbort();
@@ -161,7 +206,7 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
         const block = queue.shift();
         if (block !== undefined) {
           Atomics.sub(state, SHARED_IN_FLIGHT, 1);
-          Atomics.notify(state, SHARED_IN_FLIGHT);
+          ring();
           yield block;
         } else if (totals !== undefined) {
           return;
@@ -175,10 +220,22 @@ export function startPackWorker(input: PackWorkerInput, options: ArchiveOperatio
       if (totals === undefined) stopWorker();
     }
   }
-  const reportDeflateWaiting = (blocks: number): void => {
-    Atomics.store(state, SHARED_DEFLATE_WAITING, blocks);
+  const send = (message: ToPackWorker, transferList: ArrayBuffer[] = []): void => {
+    outputs.port1.postMessage(message, transferList);
+    ring();
   };
-  return { blocks: blocks(), stats, reportDeflateWaiting };
+  const hashOutput = (chunk: Buffer, owned: boolean): Promise<Buffer> => {
+    if (failure !== undefined) return Promise.reject(failure);
+    return new Promise<Buffer>((resolve, reject) => {
+      hashing.push({ chunk, resolve, reject });
+      send({ type: "output", data: chunk, owned }, owned ? [chunk.buffer as ArrayBuffer] : []);
+    });
+  };
+  const finish = (): Promise<string> => {
+    if (failure === undefined) send({ type: "end" });
+    return digested;
+  };
+  return { blocks: blocks(), stats, hashOutput, digest: finish };
 }
 
 function workerFailure(message: Extract<PackWorkerMessage, { type: "fatal" }>, root: string): Error {

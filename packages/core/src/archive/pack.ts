@@ -1,15 +1,17 @@
-import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { abortError, isStrongboxError, StrongboxError, throwIfAborted } from "../errors.js";
 import { limitItems } from "../io/rate-limit.js";
+import { createArchiveWorkers } from "./archive-workers.js";
 import { compressBlocks } from "./compress.js";
 import { resolvePackInput } from "./pack-input.js";
 import { startPackWorker } from "./pack-worker-client.js";
 import type { PackHandle, PackOptions, PackResult } from "./types.js";
 
 /**
- * Packs the directory `root` into a `.tar.gz` stream. The walk, reads and tar headers run in a worker
- * thread; the gzip output is hashed (sha256) and counted as it streams out, never re-read.
+ * Packs the directory `root` into a `.tar.gz` stream. The walk, reads, tar headers and CRC run in a pack
+ * worker thread, deflate on the deflate threads of `options.workers` (or of the pack's own), and the
+ * archive is hashed (sha256) in the pack worker as it streams out, never re-read: this thread only moves
+ * memory between them, so a busy node's event loop stays free.
  *
  * Entries are sorted by name, so the same tree gives the same archive. Symlinks are stored as links,
  * fifos, sockets and devices are skipped, and files that change while read are archived as their
@@ -76,26 +78,32 @@ async function* archiveBytes(
 ): AsyncGenerator<Buffer> {
   const input = await resolvePackInput(root, options, exclude);
   throwIfAborted(signal, "Packing");
-  const run = startPackWorker(input, { ...options, signal });
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const limiters = options.readLimiters ?? [];
-  const tar =
-    limiters.length > 0
-      ? limitItems(run.blocks, limiters, (block) => block.data.byteLength, signal)
-      : run.blocks;
-  const gzip = compressBlocks(tar, {
-    level: options.level ?? 1,
-    signal,
-    onDeflateWaiting: run.reportDeflateWaiting,
-  });
-  for await (const chunk of gzip as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-    yield chunk;
+  const ownWorkers = options.workers === undefined ? createArchiveWorkers() : undefined;
+  const workers = options.workers ?? ownWorkers!;
+  try {
+    const run = startPackWorker(input, { ...options, signal }, workers.waitingBlocks, workers);
+    const limiters = options.readLimiters ?? [];
+    const tar =
+      limiters.length > 0
+        ? limitItems(run.blocks, limiters, (block) => block.data.byteLength, signal)
+        : run.blocks;
+    const gzip = compressBlocks(tar, {
+      level: options.level ?? 1,
+      signal,
+      workers,
+      passOutput: run.hashOutput,
+    });
+    let bytes = 0;
+    for await (const chunk of gzip as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+    const checksum = await run.digest();
+    const stats = await run.stats;
+    done({ checksum, bytes, ...stats });
+  } finally {
+    await ownWorkers?.close();
   }
-  const stats = await run.stats;
-  done({ checksum: `sha256:${hash.digest("hex")}`, bytes, ...stats });
 }
 
 function packFailure(error: unknown, signal: AbortSignal | undefined): unknown {

@@ -1,4 +1,4 @@
-import { type ResourceLimits, Worker } from "node:worker_threads";
+import { type ResourceLimits, type Transferable, Worker } from "node:worker_threads";
 
 /**
  * Limits for a worker that makes much buffer memory (zlib's output) but little JavaScript: with a small
@@ -18,10 +18,12 @@ export function spawnWorker(
   name: string,
   workerData: unknown,
   resourceLimits: ResourceLimits = {},
+  transferList: readonly Transferable[] = [],
 ): Worker {
-  if (!base.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, base), { workerData, resourceLimits });
+  const options = { workerData, resourceLimits, transferList: [...transferList] };
+  if (!base.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, base), options);
   const entry = new URL(`./${name}.ts`, base).href;
   const tsx = import.meta.resolve("tsx/esm/api");
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
+  return new Worker(bootstrap, { ...options, eval: true });
 }

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { RateLimiter } from "../io/rate-limit.js";
+import type { ArchiveWorkers } from "./archive-workers.js";
 
 /** Counters reported while an archive is packed, extracted, uploaded or copied. */
 export interface Progress {
@@ -40,6 +41,11 @@ export interface ArchiveOperationOptions {
   onProgress?: (progress: Progress) => void;
   /** Called once per skipped or changed path. */
   onWarning?: (warning: ArchiveWarning) => void;
+  /**
+   * Threads shared with other operations (see `createArchiveWorkers`); default: threads of this
+   * operation's own, ended with it.
+   */
+  workers?: ArchiveWorkers | undefined;
 }
 
 /** Options of `pack`. */

@@ -1,3 +1,4 @@
+import type { ArchiveWorkers } from "../archive/archive-workers.js";
 import type { ArchiveWarningCode } from "../archive/types.js";
 import type { StorageAdapter } from "../storage/types.js";
 import type { ActivityListener, ListenerErrorHandler } from "./activity.js";
@@ -62,6 +63,8 @@ export interface BackupManagerOptions {
   rateLimits?: RateLimits;
   /** Awaited callbacks around every backup and restore (pause a game server, flush its world, ...). */
   hooks?: OperationHooks;
+  /** Archive threads all backups and restores share (`createArchiveWorkers`); default: each its own. */
+  workers?: ArchiveWorkers;
 }
 
 /** Options of {@link BackupManager.create}. */

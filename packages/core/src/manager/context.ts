@@ -1,3 +1,4 @@
+import type { ArchiveWorkers } from "../archive/archive-workers.js";
 import { StrongboxError } from "../errors.js";
 import type { StorageAdapter } from "../storage/types.js";
 import type { BackupWarning } from "./api.js";
@@ -35,6 +36,7 @@ export interface ManagerContext {
   limiters: SharedLimiters;
   hooks: OperationHooks;
   hookTimeoutMs: number;
+  workers: ArchiveWorkers | undefined;
 }
 
 type EventName = ActivityEvent["event"];

@@ -56,6 +56,7 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     limiters: createSharedLimiters(options.rateLimits),
     hooks: options.hooks ?? {},
     hookTimeoutMs: checkHooks(options.hooks ?? {}),
+    workers: options.workers,
   };
   const { catalog, policy, now } = context;
   const slots = createServerSlots();

@@ -84,6 +84,7 @@ async function saveBackup(
     {
       ignore: job.ignore,
       level: context.level,
+      workers: context.workers,
       signal: job.signal,
       readLimiters: limitersFor("read", limiters, job.rateLimit),
       onProgress: (counters) => progress.update({ ...counters, ...total.current() }),

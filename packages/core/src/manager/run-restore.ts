@@ -87,6 +87,7 @@ async function extractBackup(context: ManagerContext, job: RestoreJob): Promise<
       mode: job.truncate ? "truncate" : "merge",
       expectedChecksum: record.checksum ?? undefined,
       only: job.only,
+      workers: context.workers,
       signal,
       totalBytes: record.bytes,
       onProgress: (counters) => progress.update(counters),
