@@ -69,12 +69,22 @@ describe("an operation whose outcome is recorded but whose wrap-up still runs", 
     await manager.close();
   });
 
-  it("still refuses a second backup while the first one runs", async () => {
-    const { manager, held } = await setup("afterBackup");
+  it("queues a second backup while the first one runs, and starts it only after the first's wrap-up", async () => {
+    const { manager, held, completed, events } = await setup("afterBackup");
     const first = await manager.create(SERVER);
-    await expect(manager.create(SERVER)).rejects.toMatchObject({ code: "SERVER_STATE_CONFLICT" });
+    const second = await manager.create(SERVER);
+    expect(second.completed_at).toBeNull();
+    await completed.opened;
+    expect(manager.activeOperation(SERVER)).toMatchObject({ backup: first.uuid });
+    expect((await manager.get(SERVER, second.uuid)).completed_at).toBeNull();
     held.open();
-    await manager.wait(SERVER, first.uuid);
+    expect(await manager.wait(SERVER, second.uuid)).toMatchObject({ is_successful: true });
+    expect(events.map((e) => [e.event, e.backup])).toEqual([
+      ["server:backup.start", first.uuid],
+      ["server:backup.start", second.uuid],
+      ["server:backup.complete", first.uuid],
+      ["server:backup.complete", second.uuid],
+    ]);
     await manager.close();
   });
 });

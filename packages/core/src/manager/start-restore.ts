@@ -11,8 +11,9 @@ import type { ServerSlots } from "./slots.js";
 import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
- * Checks the request, takes the server, asks the policy with the server's state, then starts the restore.
- * Resolves once it runs; `done` settles when it ends (and never goes unhandled if nobody awaits it).
+ * Checks the request, takes the server, asks the policy with the server's state, then queues the restore
+ * in the manager's queue. Resolves once it is queued; `done` settles when it ends (and never goes
+ * unhandled if nobody awaits it).
  */
 export async function startRestore(
   context: ManagerContext,
@@ -25,9 +26,11 @@ export async function startRestore(
   restoreInputs(input);
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
-  const slot = await slots.acquire(server, "restore", uuid);
+  // A missing backup is reported as such, even while the server is busy.
+  if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
+  const slot = slots.reserve(server, "restore", uuid);
   try {
-    const backups = await records.settled(server);
+    const backups = await context.order.run(server, () => records.settled(server));
     const record = backups.find((candidate) => candidate.uuid === uuid);
     if (!record) throw backupNotFound(server, uuid);
     if (backupStatus(record) !== "successful") throw notSuccessful(record, "restored");
@@ -59,7 +62,9 @@ export async function startRestore(
         slot.finishing = true;
       },
     };
-    const done = runRestore(context, job).finally(() => slot.release());
+    const done = context.queue
+      .run(server, job.signal, () => runRestore(context, job))
+      .finally(() => slot.release());
     // Its failure is already reported as `restore-fail`; whoever awaits `done` still sees it.
     done.catch(() => {});
     return { done };
