@@ -4,6 +4,7 @@ import { throwIfAborted } from "../errors.js";
 import type { CreateBackupOptions } from "./api.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
 import { backupName, ignoredFiles } from "./inputs.js";
+import { stillRunning } from "./manager-errors.js";
 import { checkRateLimit } from "./rate-limits.js";
 import { keepRecord } from "./record-keeper.js";
 import { formatTimestamp } from "./records.js";
@@ -48,10 +49,19 @@ export async function startBackup(
         scheduled,
       });
       enforce(decision);
+      const rotate = (decision?.ok && decision.rotate) || [];
+      const running = backups.find((candidate) => candidate.completed_at === null);
+      // Rotation deletes a backup to make room for this one: never while another may still fail.
+      if (rotate.length > 0 && running) {
+        throw stillRunning(
+          running,
+          `Server ${server} has a backup in progress; a backup that rotates out an old one waits until it has finished.`,
+        );
+      }
       const root = await context.serverRoot(server);
       // The folder and the rules are checked now, before a rotation deletes anything.
       await resolvePackInput(root, { ignore: ignored }, []);
-      for (const uuid of (decision?.ok && decision.rotate) || []) {
+      for (const uuid of rotate) {
         const old = backups.find((candidate) => candidate.uuid === uuid);
         if (old) await removeBackup(context, old, actor);
       }

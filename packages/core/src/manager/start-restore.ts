@@ -7,7 +7,7 @@ import { checkRateLimit } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import { runRestore } from "./run-restore.js";
 import type { ServerRecords } from "./server-records.js";
-import type { ServerSlots } from "./slots.js";
+import type { ServerSlots, Slot } from "./slots.js";
 import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
@@ -26,9 +26,7 @@ export async function startRestore(
   restoreInputs(input);
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
-  // A missing backup is reported as such, even while the server is busy.
-  if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
-  const slot = slots.reserve(server, "restore", uuid);
+  const slot = await reserveRestore(context, slots, server, uuid);
   try {
     const backups = await context.order.run(server, () => records.settled(server));
     const record = backups.find((candidate) => candidate.uuid === uuid);
@@ -70,6 +68,21 @@ export async function startRestore(
     return { done };
   } catch (error) {
     slot.release();
+    throw error;
+  }
+}
+
+/** Takes the server for the restore; a missing backup is reported as such even while the server is busy. */
+async function reserveRestore(
+  context: ManagerContext,
+  slots: ServerSlots,
+  server: string,
+  uuid: string,
+): Promise<Slot> {
+  try {
+    return slots.reserve(server, "restore", uuid);
+  } catch (error) {
+    if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
     throw error;
   }
 }
