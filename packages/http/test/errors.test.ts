@@ -65,7 +65,7 @@ describe("limits and refusals", () => {
     expect(api.events.some((event) => event.event === "server:backup.restore")).toBe(false);
   });
 
-  it("answers 409 to a second backup while one runs, and 400 to a restore then", async () => {
+  it("queues a second backup while one runs (200, in progress), and answers 400 to a restore then", async () => {
     let release!: () => void;
     api = await startApi(
       {},
@@ -82,11 +82,12 @@ describe("limits and refusals", () => {
     release();
     const started = await first;
     expect(started.status).toBe(200);
-    expect(again.status).toBe(409);
-    expect(again.json).toEqual(error(409, "ConflictHttpException", /is being backed up/));
+    expect(again.status).toBe(200);
+    expect(again.json.attributes).toMatchObject({ completed_at: null, is_successful: false });
     expect(restore.status).toBe(400);
     expect(restore.json).toEqual(error(400, "BadRequestHttpException", /is being backed up/));
     expect((await api.manager.wait("srv-1", started.json.attributes.uuid)).is_successful).toBe(true);
+    expect((await api.manager.wait("srv-1", again.json.attributes.uuid)).is_successful).toBe(true);
   });
 
   it("refuses to restore or download a backup that failed", async () => {
@@ -275,16 +276,15 @@ describe("ids in paths", () => {
 });
 
 describe("concurrent requests on one server", () => {
-  it("starts exactly one of many simultaneous backups and answers the others 409", async () => {
+  it("queues many simultaneous backups (200 each, in progress) and runs them one after another", async () => {
     api = await startApi({ maxBackups: 10 });
     await writeFiles(join(api.serversRoot, "srv-1"), { "a.txt": "a" });
     const answers = await Promise.all(
       Array.from({ length: 6 }, () => api.call("POST", BACKUPS, { body: {} })),
     );
-    const started = answers.filter((answer) => answer.status === 200);
-    expect(started).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status === 409)).toHaveLength(5);
-    const uuid = started[0]!.json.attributes.uuid as string;
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const uuids = answers.map((answer) => answer.json.attributes.uuid as string);
+    const uuid = uuids[0] as string;
     // Reads, lock toggles and listings meanwhile all answer.
     const reads = await Promise.all([
       api.call("GET", BACKUPS),
@@ -292,8 +292,8 @@ describe("concurrent requests on one server", () => {
       api.call("GET", "/api/client/servers/srv-1"),
     ]);
     expect(reads.map((answer) => answer.status)).toEqual([200, 200, 200]);
-    expect((await api.manager.wait("srv-1", uuid)).is_successful).toBe(true);
-    expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(1);
+    for (const each of uuids) expect((await api.manager.wait("srv-1", each)).is_successful).toBe(true);
+    expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(6);
   });
 });
 
