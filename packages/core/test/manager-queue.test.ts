@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function setup(
   storage: StorageAdapter,
-  options: { maxConcurrent?: number; catalog?: BackupCatalog } = {},
+  options: { maxConcurrent?: number; catalog?: BackupCatalog; heartbeatMs?: number } = {},
 ) {
   const dir = await dirs.make("queue");
   for (const server of SERVERS) await writeTree(join(dir, server), { "a.txt": server });
