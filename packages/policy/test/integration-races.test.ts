@@ -131,7 +131,7 @@ async function expectConsistent(memory: StorageAdapter): Promise<BackupRecord[]>
   for (const record of records.filter((candidate) => candidate.is_successful)) {
     expect(await memory.stat(archiveKey(SERVER, record.uuid)), `archive of ${record.name}`).toBeDefined();
   }
-  expect((await keysOf(memory)).filter((key) => key.includes("/locks/"))).toEqual([]);
+  expect((await keysOf(memory)).filter((key) => key.endsWith(".lock"))).toEqual([]);
   return records;
 }
 

@@ -24,13 +24,13 @@ export interface StorageLockOptions {
 
 // How long a lock that yielded waits before trying again (times a random factor, so two never collide twice).
 const RETRY_MS = 40;
-// A lock is a few hundred bytes; anything larger under locks/ is not read.
+// A lock is a few hundred bytes; a larger `.lock` object is not one of ours and is not read.
 const MAX_LOCK_BYTES = 64 * 1024;
 
 /**
  * Takes the exclusive lock on a server's records in `storage`, shared by every process using that storage,
  * and resolves with the function that releases it. The storage has no conditional write, so this works as
- * restic's locks do: write a lock object `<server>/locks/<id>.lock`, then list the server's locks. Alone,
+ * restic's locks do: write a lock object `<server>/<id>.lock`, then list the server's locks. Alone,
  * it holds. Otherwise the older lock wins (by creation time, then id: every process sees the same order)
  * and the younger one is removed and tried again after a random pause. A lock whose owner is gone (see
  * {@link isAbandoned}) is removed. While held, the lock is refreshed every `heartbeatMs`.
@@ -53,7 +53,7 @@ async function writeLock(storage: StorageAdapter, server: string, options: Stora
   const created = formatTimestamp(options.now());
   const owner = { host: options.host, pid: process.pid, heartbeat_at: created };
   const lock: LockObject = { id: randomUUID(), owner, created_at: created };
-  const key = `${server}/locks/${lock.id}.lock`;
+  const key = lockKey(server, lock.id);
   const put = (body: LockObject) => storage.put(key, Readable.from([Buffer.from(JSON.stringify(body))]));
   await put(lock);
   // Refreshes are chained, and the delete after them: a late refresh must never bring a released lock back.
@@ -90,13 +90,18 @@ async function waitForTurn(
     const others: LockObject[] = [];
     for (const lock of await readLocks(storage, server)) {
       if (lock.id === mine.id) continue;
-      if (isAbandoned(lock, rules)) await storage.delete(`${server}/locks/${lock.id}.lock`);
+      if (isAbandoned(lock, rules)) await storage.delete(lockKey(server, lock.id));
       else others.push(lock);
     }
     if (others.length === 0) return true;
     if (others.some((other) => isOlder(other, mine))) return false;
     await delay(RETRY_MS);
   }
+}
+
+/** Where a lock object lives: beside the server's manifests, which end in `.json`. */
+function lockKey(server: string, id: string): string {
+  return `${server}/${id}.lock`;
 }
 
 function isOlder(a: LockObject, b: LockObject): boolean {
@@ -106,7 +111,8 @@ function isOlder(a: LockObject, b: LockObject): boolean {
 
 async function readLocks(storage: StorageAdapter, server: string): Promise<LockObject[]> {
   const locks: LockObject[] = [];
-  for await (const info of storage.list(`${server}/locks/`)) {
+  // Beside the server's archives and manifests, so no folder is left behind on a local disk.
+  for await (const info of storage.list(`${server}/`)) {
     if (!info.key.endsWith(".lock") || info.size > MAX_LOCK_BYTES) continue;
     const lock = await readLock(storage, info.key);
     if (lock) locks.push(lock);
