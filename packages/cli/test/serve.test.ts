@@ -351,3 +351,42 @@ describe("strongbox serve --rate-limit", () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe("strongbox serve --max-concurrent", () => {
+  it("queues backups beyond the limit (200, in progress) and runs them all", async () => {
+    await mkdir(join(servers, "srv-2"), { recursive: true });
+    await writeFile(join(servers, "srv-2", "world.dat"), "level");
+    const { origin } = await serve(["--max-concurrent", "1"]);
+    const created = await Promise.all(
+      ["srv-1", "srv-2", "srv-1"].map((server) =>
+        api(origin, `/api/client/servers/${server}/backups`, { method: "POST", body: "{}" }),
+      ),
+    );
+    expect(created.map((response) => response.status)).toEqual([200, 200, 200]);
+    const uuids = await Promise.all(created.map(async (response) => (await body(response)).attributes.uuid));
+    await jsonLinesUntil(
+      log,
+      (lines) => lines.filter((line) => line.event === "server:backup.complete").length === 3,
+    );
+    for (const [index, server] of ["srv-1", "srv-2", "srv-1"].entries()) {
+      const record = await body(api(origin, `/api/client/servers/${server}/backups/${uuids[index]}`));
+      expect(record.attributes).toMatchObject({ is_successful: true, completed_at: expect.any(String) });
+    }
+  });
+
+  it("refuses a limit below 1 with one line and exit code 2", async () => {
+    const run = await runCli([
+      "serve",
+      "--storage",
+      storage,
+      "--servers-root",
+      servers,
+      "--max-concurrent",
+      "0",
+    ]);
+    expect(run).toMatchObject({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(
+      /^strongbox: serve: --max-concurrent must be a whole number of at least 1, not "0"\.\n$/,
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
@@ -159,11 +160,20 @@ describe("backup hooks", () => {
   it("resumes the game when packing fails after the pause", async () => {
     const game = startGameServer();
     const log: string[] = [];
-    const { manager } = await setup({
-      hooks: pausingHooks(game, log),
-      serverRoot: () => "/nonexistent/srv",
+    const hooks = pausingHooks(game, log);
+    let folder = "";
+    const { manager, root } = await setup({
+      hooks: {
+        ...hooks,
+        // The folder goes away after the pause (a transfer took the server): packing then fails.
+        beforeBackup: async (context) => {
+          await hooks.beforeBackup?.(context);
+          await rm(folder, { recursive: true });
+        },
+      },
       log,
     });
+    folder = root;
     const started = await manager.create(SERVER);
     const done = await manager.wait(SERVER, started.uuid);
     expect(done.is_successful).toBe(false);

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLocalStorage } from "../../storage-local/src/index.js";
@@ -125,29 +126,38 @@ describe("a restore of a backup that does not exist", () => {
 });
 
 describe("one operation per server", () => {
-  it("refuses a second backup or a restore while a backup runs, and reports what runs", async () => {
+  it("queues a second backup behind a running one, refuses a restore meanwhile, and reports what runs", async () => {
     const stalling = stallArchives(createMemoryStorage());
     const { manager, dir } = await setup({}, stalling.storage);
     const running = await manager.create(SERVER);
     await stalling.uploading;
 
     expect(manager.activeOperation(SERVER)).toEqual({ operation: "backup", backup: running.uuid });
-    await expect(manager.create(SERVER)).rejects.toMatchObject({
-      code: "SERVER_STATE_CONFLICT",
-      message: expect.stringMatching(/is being backed up/),
+    const queued = await manager.create(SERVER);
+    expect(queued.completed_at).toBeNull();
+    expect(await manager.get(SERVER, queued.uuid)).toMatchObject({
+      completed_at: null,
+      is_successful: false,
     });
     await expect(manager.restore(SERVER, running.uuid, { truncate: true })).rejects.toMatchObject({
       code: "SERVER_STATE_CONFLICT",
+      message: expect.stringMatching(/is being backed up/),
     });
-    await expect(manager.delete(SERVER, running.uuid)).rejects.toMatchObject({
-      code: "SERVER_STATE_CONFLICT",
-    });
+    for (const uuid of [running.uuid, queued.uuid]) {
+      await expect(manager.delete(SERVER, uuid)).rejects.toMatchObject({ code: "SERVER_STATE_CONFLICT" });
+    }
     // Another server is not held up.
     await writeTree(join(dir, "srv-2"), { "c.txt": "gamma" });
     const other = await manager.create("srv-2");
 
     stalling.release();
-    expect((await manager.wait(SERVER, running.uuid)).is_successful).toBe(true);
+    const first = await manager.wait(SERVER, running.uuid);
+    const second = await manager.wait(SERVER, queued.uuid);
+    expect([first.is_successful, second.is_successful]).toEqual([true, true]);
+    // One backup of a server at a time: the queued one ran after the first had ended.
+    expect(Date.parse(second.completed_at as string)).toBeGreaterThan(
+      Date.parse(first.completed_at as string),
+    );
     expect((await manager.wait("srv-2", other.uuid)).is_successful).toBe(true);
     expect(manager.isBusy(SERVER)).toBe(false);
   });
@@ -200,20 +210,27 @@ describe("cancel and failures", () => {
     expect(await manager.wait(SERVER, uuid)).toMatchObject({ is_successful: false, error: "cancelled" });
   });
 
-  it("fails a backup whose folder is missing, leaving no archive", async () => {
+  it("refuses a backup whose folder is missing with NOT_FOUND, leaving no record and rotating nothing", async () => {
     const storage = createMemoryStorage();
-    const { manager, events } = await setup({ serverRoot: () => "/nonexistent/strongbox/server" }, storage);
-    const { uuid } = await manager.create(SERVER);
-    const failed = await manager.wait(SERVER, uuid);
-    expect(failed.is_successful).toBe(false);
-    expect(failed.completed_at).not.toBeNull();
-    expect(failed.error).toEqual(expect.any(String));
-    expect(await storage.stat(archiveKey(SERVER, uuid))).toBeUndefined();
-    expect(events.at(-1)).toMatchObject({ event: "server:backup.fail", backup: uuid });
-    await expect(manager.restore(SERVER, uuid, { truncate: true })).rejects.toMatchObject({
-      code: "BACKUP_NOT_SUCCESSFUL",
+    const rotate = vi.fn();
+    const { manager, events, dir } = await setup({}, storage);
+    const kept = await backup(manager);
+    await rm(join(dir, SERVER), { recursive: true });
+    const policy: BackupPolicy = {
+      create: () => {
+        rotate();
+        return { ok: true, rotate: [kept.uuid] };
+      },
+    };
+    const again = createBackupManager({ storage, serverRoot: (server) => join(dir, server), policy });
+    await expect(again.create(SERVER, { scheduled: true })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringMatching(/no folder to pack/),
     });
-    await expect(manager.downloadUrl(SERVER, uuid)).rejects.toMatchObject({ code: "BACKUP_NOT_SUCCESSFUL" });
+    expect(rotate).toHaveBeenCalledTimes(1);
+    expect(await keysOf(storage)).toEqual([manifestKey(SERVER, kept.uuid), archiveKey(SERVER, kept.uuid)]);
+    expect(events.map((event) => event.event)).toEqual(["server:backup.start", "server:backup.complete"]);
+    await again.close();
   });
 
   it("says clearly when the storage cannot hand out download links", async () => {

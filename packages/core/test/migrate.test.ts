@@ -44,7 +44,11 @@ async function seed(storage: StorageAdapter): Promise<{ successful: BackupRecord
     const { uuid } = await manager.create(server);
     successful.push(await manager.wait(server, uuid));
   }
-  const failed = await manager.create("srv-c");
+  // Cancelled as soon as created, so it fails.
+  await writeTree(join(dir, "srv-c"), { "c.txt": "gamma" });
+  const cancel = new AbortController();
+  const failed = await manager.create("srv-c", { signal: cancel.signal });
+  cancel.abort();
   expect((await manager.wait("srv-c", failed.uuid)).is_successful).toBe(false);
   await createManifestCatalog(storage).put({
     ...successful[0]!,

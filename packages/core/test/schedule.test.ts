@@ -111,6 +111,37 @@ describe("run times", () => {
     ]);
   });
 
+  // Local times of the runs on the spring-forward day and the day after, in the schedule's zone.
+  const springCases: [zone: string, day: string, cron: string, runs: string[]][] = [
+    ["America/New_York", "2026-03-08", "0 2 * * *", ["03-08 03:00", "03-09 02:00"]],
+    ["America/New_York", "2026-03-08", "15 2 * * *", ["03-08 03:00", "03-09 02:15"]],
+    ["America/New_York", "2026-03-08", "30 2 * * *", ["03-08 03:00", "03-09 02:30"]],
+    ["America/New_York", "2026-03-08", "59 2 * * *", ["03-08 03:00", "03-09 02:59"]],
+    ["America/New_York", "2026-03-08", "30 3 * * *", ["03-08 03:30", "03-09 03:30"]],
+    // Three skipped times run once, and 03:00 itself is not run twice.
+    ["America/New_York", "2026-03-08", "*/20 2,3 * * *", ["03-08 03:00", "03-08 03:20", "03-08 03:40"]],
+    ["Europe/Berlin", "2026-03-29", "30 2 * * *", ["03-29 03:00", "03-30 02:30"]],
+    ["Europe/Berlin", "2026-03-29", "59 2 * * *", ["03-29 03:00", "03-30 02:59"]],
+    // Lord Howe Island moves by 30 minutes, from 02:00 to 02:30.
+    ["Australia/Lord_Howe", "2026-10-04", "0 2 * * *", ["10-04 02:30", "10-05 02:00"]],
+    ["Australia/Lord_Howe", "2026-10-04", "15 2 * * *", ["10-04 02:30", "10-05 02:15"]],
+    ["Australia/Lord_Howe", "2026-10-04", "30 2 * * *", ["10-04 02:30", "10-05 02:30"]],
+    ["Australia/Lord_Howe", "2026-10-04", "45 2 * * *", ["10-04 02:45", "10-05 02:45"]],
+  ];
+  it.each(springCases)(
+    "runs a time skipped in spring at the first minute after the change: %s %s %s",
+    async (zone, day, cron, runs) => {
+      const { manager } = await setup();
+      // Noon UTC the day before: after that day's runs and before the change in every zone above.
+      const made = scheduler(manager, {
+        now: () => new Date(Date.parse(`${day}T12:00:00Z`) - 24 * HOUR),
+        schedules: [{ id: "spring", server: SERVER, cron, timezone: zone }],
+      });
+      const local = (date: Date) => date.toLocaleString("sv-SE", { timeZone: zone }).slice(5, 16);
+      expect(made.nextRuns("spring", runs.length).map(local)).toEqual(runs);
+    },
+  );
+
   it("lists schedules with their time zone resolved and accepts cron nicknames", async () => {
     const { manager } = await setup();
     const made = scheduler(manager, {

@@ -47,7 +47,7 @@ describe("limits and refusals", () => {
     expect(api.events.some((event) => event.event === "server:backup.restore")).toBe(false);
   });
 
-  it("answers 409 to a second backup while one runs, 400 to a restore then, and 404 to an unknown one", async () => {
+  it("queues a second backup while one runs (200, in progress), answers 400 to a restore then, and 404 to an unknown one", async () => {
     let gate = Promise.resolve();
     let release!: () => void;
     api = await startApi({}, () => gate);
@@ -58,22 +58,22 @@ describe("limits and refusals", () => {
     // This create holds the server until released; the others arrive meanwhile.
     const first = api.call("POST", BACKUPS, { body: {} });
     await until(() => api.manager.isBusy("srv-1"));
-    const again = await api.call("POST", BACKUPS, { body: {} });
+    const again = api.call("POST", BACKUPS, { body: {} });
     const restore = await api.call("POST", `${BACKUPS}/${done}/restore`, { body: { truncate: false } });
     const unknown = "3e8e8f18-25fa-4f9e-a13d-4d1c8e8b8f9e";
     const missing = await api.call("POST", `${BACKUPS}/${unknown}/restore`, { body: { truncate: false } });
-    release();
-    const started = await first;
-    expect(started.status).toBe(200);
-    expect(again.status).toBe(409);
-    expect(again.json).toEqual(panelError(409, "ConflictHttpException", /is being backed up/));
     expect(restore.status).toBe(400);
     expect(restore.json).toEqual(panelError(400, "BadRequestHttpException", /is being backed up/));
     expect(missing.status).toBe(404);
     expect(missing.json).toEqual(
       panelError(404, "NotFoundHttpException", `Server srv-1 has no backup ${unknown}.`),
     );
+    release();
+    const [started, queued] = await Promise.all([first, again]);
+    expect([started.status, queued.status]).toEqual([200, 200]);
+    expect(queued.json.attributes).toMatchObject({ completed_at: null, is_successful: false });
     expect((await api.manager.wait("srv-1", started.json.attributes.uuid)).is_successful).toBe(true);
+    expect((await api.manager.wait("srv-1", queued.json.attributes.uuid)).is_successful).toBe(true);
   });
 
   it("refuses to restore or download a backup that failed", async () => {
@@ -262,16 +262,15 @@ describe("ids in paths", () => {
 });
 
 describe("concurrent requests on one server", () => {
-  it("starts exactly one of many simultaneous backups and answers the others 409", async () => {
+  it("queues many simultaneous backups (200 each, in progress) and runs them one after another", async () => {
     api = await startApi({ maxBackups: 10 });
     await writeFiles(join(api.serversRoot, "srv-1"), { "a.txt": "a" });
     const answers = await Promise.all(
       Array.from({ length: 6 }, () => api.call("POST", BACKUPS, { body: {} })),
     );
-    const started = answers.filter((answer) => answer.status === 200);
-    expect(started).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status === 409)).toHaveLength(5);
-    const uuid = started[0]!.json.attributes.uuid as string;
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const uuids = answers.map((answer) => answer.json.attributes.uuid as string);
+    const uuid = uuids[0] as string;
     // Reads, lock toggles and listings meanwhile all answer.
     const reads = await Promise.all([
       api.call("GET", BACKUPS),
@@ -279,7 +278,7 @@ describe("concurrent requests on one server", () => {
       api.call("GET", "/api/client/servers/srv-1"),
     ]);
     expect(reads.map((answer) => answer.status)).toEqual([200, 200, 200]);
-    expect((await api.manager.wait("srv-1", uuid)).is_successful).toBe(true);
-    expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(1);
+    for (const each of uuids) expect((await api.manager.wait("srv-1", each)).is_successful).toBe(true);
+    expect((await api.call("GET", BACKUPS)).json.meta.backup_count).toBe(6);
   });
 });

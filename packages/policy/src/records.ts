@@ -10,6 +10,11 @@ export function isSuccessful(backup: BackupRecord): boolean {
   return backup.completed_at !== null && backup.is_successful;
 }
 
+/** True when the backup completed without success: it holds no archive. */
+export function isFailed(backup: BackupRecord): boolean {
+  return backup.completed_at !== null && !backup.is_successful;
+}
+
 /** The backup's creation time in epoch milliseconds, or NaN when `created_at` does not parse. */
 export function createdAtMs(backup: BackupRecord): number {
   return Date.parse(backup.created_at);

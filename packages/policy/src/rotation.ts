@@ -1,16 +1,17 @@
 import { limitReached } from "./limit.js";
-import { datedOldestFirst, isInProgress, isSuccessful } from "./records.js";
+import { datedOldestFirst, isFailed, isSuccessful } from "./records.js";
 import type { BackupRecord, CreateDecision } from "./types.js";
 
 /**
- * The backups rotation may delete, in the order it deletes them: unlocked failed backups first, oldest
- * first (they hold no archive, so nothing restorable is lost), then unlocked successful ones, oldest first.
- * In-progress and locked backups are never touched. Taking failed ones first matters: a scheduled backup
- * that keeps failing would otherwise eat one good backup per run.
+ * The backups rotation may delete, in the order it deletes them: failed backups first, locked or not,
+ * oldest first (they hold no archive, so nothing restorable is lost; a lock protects an archive), then
+ * unlocked successful ones, oldest first. In-progress and locked successful backups are never touched.
+ * Taking failed ones first matters: a scheduled backup that keeps failing would otherwise eat one good
+ * backup per run.
  */
 export function rotationCandidates(backups: readonly BackupRecord[]): BackupRecord[] {
-  const unlocked = datedOldestFirst(backups).filter((backup) => !backup.is_locked && !isInProgress(backup));
-  return [...unlocked.filter((backup) => !isSuccessful(backup)), ...unlocked.filter(isSuccessful)];
+  const dated = datedOldestFirst(backups);
+  return [...dated.filter(isFailed), ...dated.filter((backup) => isSuccessful(backup) && !backup.is_locked)];
 }
 
 /**

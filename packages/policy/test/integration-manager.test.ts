@@ -327,9 +327,9 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
       expect(await uuids()).toEqual(before);
     });
 
-    it("applies the policy's retention after each successful backup, sparing locked ones, and not after a failure", async () => {
+    it("applies the policy's retention after every backup, failed ones too, sparing locked ones", async () => {
       const warnings: unknown[] = [];
-      const { events, backup, failedBackup, uuids } = await setup(adapter, {
+      const { manager, events, backup, failedBackup, uuids } = await setup(adapter, {
         policy: { retention: { keepLast: 2 } },
         manager: { onWarning: (warning) => warnings.push(warning) },
       });
@@ -337,7 +337,7 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
       const a = await backup({ name: "a" });
       expect(await uuids()).toEqual([a.uuid, locked.uuid]);
       const failed = await failedBackup("failed");
-      // A failure triggers no retention: still all three.
+      // Newest 2 successful: a and the locked one; the failed one is newer: still all three.
       expect(await uuids()).toEqual([failed.uuid, a.uuid, locked.uuid]);
 
       const b = await backup({ name: "b" });
@@ -356,6 +356,11 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
         (event) => event.event === "server:backup.complete" && event.backup === c.uuid,
       );
       expect(events.indexOf(deletes[0]!)).toBeGreaterThan(complete);
+
+      // Once unlocked, the oldest is beyond the newest 2 successful: the next backup, though it fails, removes it.
+      await manager.setLocked(SERVER, locked.uuid, false);
+      const failedAgain = await failedBackup("failed again");
+      expect(await uuids()).toEqual([failedAgain.uuid, c.uuid, b.uuid]);
       expect(warnings).toEqual([]);
     });
   });

@@ -1,5 +1,4 @@
 // Shared by the integration tests: the real manager with the real policy, over each storage adapter.
-import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type ActivityEvent,
@@ -126,15 +125,12 @@ export async function setup(adapter: AdapterCase, options: SetupOptions = {}) {
       const { uuid } = await manager.create(SERVER, options);
       return manager.wait(SERVER, uuid);
     },
-    /** Runs a backup while the server folder is missing, so it fails. */
+    /** Runs a backup that is cancelled as soon as it is created, so it fails. */
     async failedBackup(name: string): Promise<BackupRecord> {
-      await rename(root, `${root}.away`);
-      try {
-        const { uuid } = await manager.create(SERVER, { name });
-        return await manager.wait(SERVER, uuid);
-      } finally {
-        await rename(`${root}.away`, root);
-      }
+      const controller = new AbortController();
+      const { uuid } = await manager.create(SERVER, { name, signal: controller.signal });
+      controller.abort();
+      return manager.wait(SERVER, uuid);
     },
     /** The uuids of the server's backups, newest first. */
     async uuids(): Promise<string[]> {

@@ -9,7 +9,6 @@ const creator: Actor = { id: "user", permissions: ["backup.create", "backup.read
 describe("checkNotLocked", () => {
   it.each([
     { case: "successful", status: "successful" as const },
-    { case: "failed", status: "failed" as const },
     { case: "in progress", status: "in_progress" as const },
   ])("refuses to delete a locked $case backup", ({ status }) => {
     expect(checkNotLocked(record("a", { locked: true, status }))).toEqual({
@@ -22,6 +21,10 @@ describe("checkNotLocked", () => {
 
   it("allows deleting an unlocked backup", () => {
     expect(checkNotLocked(record("a"))).toEqual({ ok: true });
+  });
+
+  it("allows deleting a locked failed backup: it has no archive to protect", () => {
+    expect(checkNotLocked(record("a", { locked: true, status: "failed" }))).toEqual({ ok: true });
   });
 });
 

@@ -46,10 +46,10 @@ describe("rotateToFit", () => {
       rotate: ["f1"],
     },
     {
-      case: "never a locked failed backup",
+      case: "a locked failed backup first: a lock protects an archive, and it has none",
       backups: [record("f1", at(1, { status: "failed", locked: true })), record("ok", at(2))],
       max: 2,
-      rotate: ["ok"],
+      rotate: ["f1"],
     },
     {
       case: "a lowered limit frees enough slots for one more",
@@ -77,12 +77,13 @@ describe("rotateToFit", () => {
       rotatable: 0,
     },
     {
-      case: "only locked failed and in-progress backups",
+      case: "only locked successful and in-progress backups",
       backups: [
-        record("f", at(1, { status: "failed", locked: true })),
+        record("l", at(1, { locked: true })),
         record("r", at(2, { status: "in_progress" })),
+        record("lr", at(3, { status: "in_progress", locked: true })),
       ],
-      max: 2,
+      max: 3,
       rotatable: 0,
     },
     {
@@ -102,7 +103,7 @@ describe("rotateToFit", () => {
 });
 
 describe("rotationCandidates", () => {
-  it("lists unlocked failed backups, then unlocked successful ones, each oldest first", () => {
+  it("lists failed backups (locked ones too), then unlocked successful ones, each oldest first", () => {
     const undatable = { ...record("undatable"), created_at: "not a date" };
     const backups = [
       record("b1", at(1)),
@@ -110,8 +111,10 @@ describe("rotationCandidates", () => {
       record("failed", at(3, { status: "failed" })),
       record("running", at(4, { status: "in_progress" })),
       record("b5", at(5)),
+      record("locked-failed", at(6, { status: "failed", locked: true })),
+      record("locked-running", at(7, { status: "in_progress", locked: true })),
       undatable,
     ];
-    expect(rotationCandidates(backups).map((b) => b.uuid)).toEqual(["failed", "b5", "b1"]);
+    expect(rotationCandidates(backups).map((b) => b.uuid)).toEqual(["locked-failed", "failed", "b5", "b1"]);
   });
 });

@@ -44,6 +44,8 @@ Options:
       --token <T>            API token with every permission (default: $STRONGBOX_TOKEN, else a random
                              one printed on start)
       --backup-limit <N>     Most backups per server, failed ones included (default: no limit)
+      --max-concurrent <N>   Most backups and restores running at once, all servers together; the
+                             others wait in order, shown in progress (default: the number of cores)
       --activity-log <FILE>  Append activity events to FILE as JSON lines
       --rate-limit <RATE>    Most bytes per second all backups and restores together read, write and
                              upload, each direction apart: 50M (MiB/s), 512k, ... (default: no limit)
@@ -62,6 +64,7 @@ const OPTIONS = {
   host: { type: "string" },
   token: { type: "string" },
   "backup-limit": { type: "string" },
+  "max-concurrent": { type: "string" },
   "activity-log": { type: "string" },
   "base-url": { type: "string" },
   "rate-limit": { type: "string" },
@@ -76,6 +79,8 @@ interface Settings {
   host: string;
   token: string | undefined;
   backupLimit: number | undefined;
+  /** Operations running at once; undefined: the manager's default (the cores). */
+  maxConcurrent: number | undefined;
   activityLog: string | undefined;
   baseUrl: string | undefined;
   /** Bytes per second in each direction, shared by every operation. */
@@ -121,6 +126,7 @@ export const command: Command = {
         serverRoot,
         ...(hooks && { hooks: createCommandHooks(hooks, { serverRoot }) }),
         ...(settings.rateLimit !== undefined && { rateLimits: everyDirection(settings.rateLimit) }),
+        ...(settings.maxConcurrent !== undefined && { maxConcurrent: settings.maxConcurrent }),
         onActivity: log?.write,
         onWarning: (warning) => context.stderr.write(`strongbox: warning: ${oneLine(warning.message)}\n`),
       });
@@ -164,6 +170,7 @@ function parseSettings(args: string[], cwd: string): Settings {
     host: values.host ?? "127.0.0.1",
     token: values.token ?? process.env.STRONGBOX_TOKEN,
     backupLimit: parseWholeNumber("serve", "backup-limit", values["backup-limit"], 0),
+    maxConcurrent: parseWholeNumber("serve", "max-concurrent", values["max-concurrent"]),
     activityLog: activityLog === undefined ? undefined : resolve(cwd, activityLog),
     baseUrl: values["base-url"],
     rateLimit: parseRateLimit("serve", values["rate-limit"]),

@@ -65,6 +65,12 @@ export interface BackupManagerOptions {
   hooks?: OperationHooks;
   /** Archive threads all backups and restores share (`createArchiveWorkers`); default: each its own. */
   workers?: ArchiveWorkers;
+  /**
+   * Most backups and restores running at once, all servers together (default: the number of cores,
+   * `os.availableParallelism()`). Further ones wait in order, with their records stored (in progress) and
+   * refreshed; a waiting one holds no worker or stream, so memory does not grow with the queue.
+   */
+  maxConcurrent?: number;
 }
 
 /** Options of {@link BackupManager.create}. */
@@ -131,14 +137,17 @@ export interface ActiveOperation {
 
 /**
  * Creates, lists, restores and deletes the backups of many servers; one backup or restore per server at
- * a time. Every method validates the server id and backup uuid before using them.
+ * a time, at most `maxConcurrent` in all, the others queued in order. Changes to a server's records
+ * (lock, unlock, delete, rotation, retention, recovery) run one at a time, across processes sharing the
+ * storage too. Every method validates the server id and backup uuid before using them.
  */
 export interface BackupManager {
   /**
-   * Starts a backup and returns its in-progress record as soon as that record is stored; the backup runs
-   * in the background ({@link BackupManager.wait} for the end). Throws the policy's refusal, or
-   * `SERVER_STATE_CONFLICT` when the server is busy. An operation whose outcome is already recorded
-   * and which only runs its wrap-up (retention, the after-hook) is waited for instead.
+   * Queues a backup and returns its in-progress record as soon as that record is stored; the backup runs
+   * in the background once its turn comes: after the server's earlier backups, and when fewer than
+   * `maxConcurrent` operations run ({@link BackupManager.wait} for the end). Throws the policy's refusal,
+   * `NOT_FOUND` when the server's folder does not exist (checked before a rotation deletes anything), or
+   * `SERVER_STATE_CONFLICT` while the server restores a backup or another process backs it up.
    */
   create(server: string, options?: CreateBackupOptions): Promise<BackupRecord>;
   /** One backup; `NOT_FOUND` when the server has no such backup. */
@@ -153,8 +162,10 @@ export interface BackupManager {
    */
   restore(server: string, uuid: string, options: RestoreBackupOptions): Promise<void>;
   /**
-   * Like {@link BackupManager.restore}, but resolves as soon as the checks passed and the restore started
-   * (what an HTTP API answers with `204`); `done` settles when it ends.
+   * Like {@link BackupManager.restore}, but resolves as soon as the checks passed and the restore is
+   * queued (what an HTTP API answers with `204`); `done` settles when it ends. Refused with
+   * `SERVER_STATE_CONFLICT` while a backup or restore of the server runs or waits, as the panel does;
+   * one only finishing its wrap-up is waited for.
    */
   startRestore(server: string, uuid: string, options: RestoreBackupOptions): Promise<{ done: Promise<void> }>;
   /** Locks (no deletion) or unlocks a backup, as the policy allows; returns the updated record. */
@@ -164,13 +175,16 @@ export interface BackupManager {
     locked: boolean,
     options?: { actor?: Actor },
   ): Promise<BackupRecord>;
-  /** Deletes a backup's archive, then its record. Refused while it runs or when the policy says no. */
+  /**
+   * Deletes a backup's archive, then its record. Refused while it runs or waits, or when the policy says
+   * no; once its record says completed, waits for its wrap-up instead of refusing.
+   */
   delete(server: string, uuid: string, options?: { actor?: Actor }): Promise<void>;
   /** Resolves with the record once the backup has finished, successful or failed. */
   wait(server: string, uuid: string, options?: { signal?: AbortSignal }): Promise<BackupRecord>;
   /**
    * Stops a backup (it becomes failed with error `cancelled`, its partial archive removed) or a restore
-   * running here; resolves with the backup's record once it has stopped.
+   * running or waiting here; resolves with the backup's record once it has stopped.
    */
   cancel(server: string, uuid: string): Promise<BackupRecord>;
   /**
@@ -178,9 +192,9 @@ export interface BackupManager {
    * stopped refreshing the record) and removes their partial archives. Returns the records it failed.
    */
   recover(): Promise<BackupRecord[]>;
-  /** Whether a backup or restore runs for the server in this manager. */
+  /** Whether a backup or restore runs or waits for the server in this manager. */
   isBusy(server: string): boolean;
-  /** What runs for the server in this manager, if anything. */
+  /** What runs (or is next to run) for the server in this manager, if anything. */
   activeOperation(server: string): ActiveOperation | undefined;
   /**
    * Replaces the manager's shared I/O limits; operations already running follow the new rates from their

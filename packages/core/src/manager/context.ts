@@ -6,7 +6,9 @@ import type { BackupCatalog } from "./catalog.js";
 import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
 import type { SharedLimiters } from "./rate-limits.js";
+import type { RecordOrder } from "./record-order.js";
 import { formatTimestamp } from "./records.js";
+import type { RunQueue } from "./run-queue.js";
 import type {
   ActivityEvent,
   Actor,
@@ -37,6 +39,10 @@ export interface ManagerContext {
   hooks: OperationHooks;
   hookTimeoutMs: number;
   workers: ArchiveWorkers | undefined;
+  /** Changes to a server's records, one at a time across processes. */
+  order: RecordOrder;
+  /** The limit on operations running at once. */
+  queue: RunQueue;
 }
 
 type EventName = ActivityEvent["event"];

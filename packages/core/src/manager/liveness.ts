@@ -10,11 +10,14 @@ export interface LivenessRules {
 }
 
 /**
- * True when an in-progress record was left by an owner that is gone: its process no longer exists on
- * this host, or it has not refreshed the record for `staleAfterMs` (the rule restic applies to its
- * locks). A record without an owner is judged by its age.
+ * True when an in-progress record (or a server's record lock) was left by an owner that is gone: its
+ * process no longer exists on this host, or it has not refreshed it for `staleAfterMs` (the rule restic
+ * applies to its locks). One without an owner is judged by its age.
  */
-export function isAbandoned(record: BackupRecord, rules: LivenessRules): boolean {
+export function isAbandoned(
+  record: Pick<BackupRecord, "owner" | "created_at">,
+  rules: LivenessRules,
+): boolean {
   const owner = record.owner;
   const refreshedAt = Date.parse(owner?.heartbeat_at ?? record.created_at);
   if (!Number.isFinite(refreshedAt) || rules.now.getTime() - refreshedAt > rules.staleAfterMs) return true;

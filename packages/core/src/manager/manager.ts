@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { setTimeout as delay } from "node:timers/promises";
 import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
 import { withKeyValidation } from "../storage/with-key-validation.js";
@@ -11,9 +11,11 @@ import { pageOptions } from "./inputs.js";
 import { archiveKey, validateBackupId, validateServerId } from "./keys.js";
 import { backupNotFound, notSuccessful, stillRunning } from "./manager-errors.js";
 import { createSharedLimiters } from "./rate-limits.js";
+import { createRecordOrder } from "./record-order.js";
 import { backupStatus } from "./records.js";
-import { recoverAll, recoverRecords } from "./recover.js";
+import { recoverAll, recoverIfAbandoned } from "./recover.js";
 import { removeBackup } from "./remove.js";
+import { checkMaxConcurrent, createRunQueue } from "./run-queue.js";
 import { createServerRecords } from "./server-records.js";
 import { createServerSlots } from "./slots.js";
 import { startBackup } from "./start-backup.js";
@@ -39,6 +41,10 @@ const MAX_POLL_MS = 1_000;
  */
 export function createBackupManager(options: BackupManagerOptions): BackupManager {
   const storage = withKeyValidation(options.storage);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const now = options.now ?? (() => new Date());
+  const host = options.host ?? hostname();
   const context: ManagerContext = {
     storage,
     catalog: options.catalog ?? createManifestCatalog(storage),
@@ -49,16 +55,18 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     onProgress: options.onProgress,
     onWarning: options.onWarning ?? (() => {}),
     level: options.level,
-    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-    staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
-    now: options.now ?? (() => new Date()),
-    host: options.host ?? hostname(),
+    heartbeatMs,
+    staleAfterMs,
+    now,
+    host,
     limiters: createSharedLimiters(options.rateLimits),
     hooks: options.hooks ?? {},
     hookTimeoutMs: checkHooks(options.hooks ?? {}),
     workers: options.workers,
+    order: createRecordOrder(storage, { host, now, heartbeatMs, staleAfterMs }),
+    queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
   };
-  const { catalog, policy, now } = context;
+  const { catalog, policy, order } = context;
   const slots = createServerSlots();
   const records = createServerRecords(context, slots);
   const ids = (server: string, uuid: string) => [validateServerId(server), validateBackupId(uuid)] as const;
@@ -128,28 +136,35 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
           "Say whether to lock the backup (true) or unlock it (false).",
         );
       }
-      const { record, backups } = await records.find(...ids(server, uuid));
+      const [id, backup] = ids(server, uuid);
       const { actor } = input;
-      enforce(
-        policy.setLocked?.({ server: record.server, actor, now: now(), backups, backup: record, locked }),
-      );
-      const updated = await writeLock(record, locked);
+      const updated = await order.run(id, async () => {
+        const { record, backups } = await records.find(id, backup);
+        enforce(policy.setLocked?.({ server: id, actor, now: now(), backups, backup: record, locked }));
+        return writeLock(record, locked);
+      });
       const event = locked ? "server:backup.lock" : "server:backup.unlock";
       context.emit(activityEvent(context, event, updated, actor, { name: updated.name }));
       return updated;
     },
 
     async delete(server, uuid, input = {}) {
-      const { record, backups } = await records.find(...ids(server, uuid));
-      if (slots.runs(record) || records.isLiveElsewhere(record)) {
-        throw stillRunning(
-          record,
-          "This backup is still running; cancel it or wait for it to finish before deleting it.",
-        );
-      }
+      const [id, backup] = ids(server, uuid);
+      // Its record says completed while its wrap-up (retention, the after-hook) still runs: wait for it.
+      const slot = slots.find(id, backup);
+      if (slot?.finishing) await slot.released;
       const { actor } = input;
-      enforce(policy.delete?.({ server: record.server, actor, now: now(), backups, backup: record }));
-      await removeBackup(context, record, actor);
+      await order.run(id, async () => {
+        const { record, backups } = await records.find(id, backup);
+        if (slots.runs(record) || records.isLiveElsewhere(record)) {
+          throw stillRunning(
+            record,
+            "This backup is still running; cancel it or wait for it to finish before deleting it.",
+          );
+        }
+        enforce(policy.delete?.({ server: id, actor, now: now(), backups, backup: record }));
+        await removeBackup(context, record, actor);
+      });
     },
 
     async wait(server, uuid, input = {}) {
@@ -157,14 +172,15 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
       const { signal } = input;
       for (;;) {
         throwIfAborted(signal, "Waiting for the backup");
-        const slot = slots.get(id);
-        if (slot?.operation === "backup" && slot.backup === backup && slot.result) {
+        const slot = slots.find(id, backup);
+        if (slot?.operation === "backup" && slot.result) {
           return { ...(await untilAborted(slot.result, signal)) };
         }
         const record = await manager.get(id, backup);
         if (record.completed_at !== null) return record;
-        const [failed] = await recoverRecords(context, [record], slots.runs);
-        if (failed) return failed;
+        const latest = await recoverIfAbandoned(context, record, slots.runs);
+        if (!latest) throw backupNotFound(id, backup);
+        if (latest.completed_at !== null) return latest;
         const pause = Math.min(context.heartbeatMs, MAX_POLL_MS);
         await delay(pause, undefined, signal ? { signal } : {}).catch(() => {});
       }
@@ -172,8 +188,8 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
 
     async cancel(server, uuid) {
       const [id, backup] = ids(server, uuid);
-      const slot = slots.get(id);
-      if (slot?.backup === backup) {
+      const slot = slots.find(id, backup);
+      if (slot) {
         slot.controller.abort();
         await slot.released;
         return manager.get(id, backup);
@@ -182,8 +198,9 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
       if (records.isLiveElsewhere(record)) {
         throw stillRunning(record, "This backup runs in another process; cancel it there.");
       }
-      const [failed] = await recoverRecords(context, [record], slots.runs);
-      return failed ?? record;
+      const latest = await recoverIfAbandoned(context, record, slots.runs);
+      if (!latest) throw backupNotFound(id, backup);
+      return latest;
     },
 
     recover: () => recoverAll(context, slots.runs),
@@ -205,23 +222,23 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     close: () => slots.closeAll(),
   };
 
-  /** Changes the lock of a finished backup, or of one running here (through its keeper, so its final record keeps it). */
+  /**
+   * Changes the lock of a finished backup (read in the server's record order), or of one running or
+   * queued here (through its keeper, so its final record keeps it).
+   */
   async function writeLock(record: BackupRecord, locked: boolean): Promise<BackupRecord> {
-    const slot = slots.get(record.server);
-    if (slot?.operation === "backup" && slot.backup === record.uuid && slot.keeper) {
-      await slot.keeper.update({ is_locked: locked });
-      return { ...slot.keeper.current() };
+    const keeper = slots.find(record.server, record.uuid)?.keeper;
+    if (keeper) {
+      await keeper.update({ is_locked: locked });
+      return { ...keeper.current() };
     }
-    // It may have finished since it was listed: look again before refusing.
-    const latest = record.completed_at === null ? await catalog.get(record.server, record.uuid) : record;
-    if (!latest) throw backupNotFound(record.server, record.uuid);
-    if (latest.completed_at === null) {
+    if (record.completed_at === null) {
       throw stillRunning(
-        latest,
+        record,
         "This backup is running in another process; lock or unlock it once it has finished.",
       );
     }
-    const updated = { ...latest, is_locked: locked };
+    const updated = { ...record, is_locked: locked };
     await catalog.put(updated);
     return updated;
   }

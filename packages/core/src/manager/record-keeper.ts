@@ -1,5 +1,5 @@
 import type { BackupCatalog } from "./catalog.js";
-import { formatTimestamp } from "./records.js";
+import { finished, formatTimestamp } from "./records.js";
 import type { BackupRecord } from "./types.js";
 
 /** Keeps one in-progress record written and refreshed while its backup runs. */
@@ -8,8 +8,12 @@ export interface RecordKeeper {
   current(): BackupRecord;
   /** Changes the record and writes it, after any write already under way. */
   update(changes: Partial<BackupRecord>): Promise<void>;
-  /** Stops the refreshes and writes the finished record last, so nothing overwrites it. */
-  finish(record: BackupRecord): Promise<void>;
+  /**
+   * Stops the refreshes and writes the finished record (the latest one with `changes`, its owner dropped)
+   * last, so nothing overwrites it; a lock set meanwhile is kept. Resolves with the finished record once
+   * written; {@link RecordKeeper.current} returns it at once.
+   */
+  finish(changes: Partial<BackupRecord>): Promise<BackupRecord>;
 }
 
 /** Options of {@link keepRecord}. */
@@ -57,9 +61,11 @@ export function keepRecord(
   return {
     current: () => latest,
     update: (changes) => write({ ...latest, ...changes }),
-    finish(finished) {
+    async finish(changes) {
       clearInterval(timer);
-      return write(finished);
+      const record = finished(latest, changes);
+      await write(record);
+      return record;
     },
   };
 }

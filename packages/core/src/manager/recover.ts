@@ -9,32 +9,67 @@ export const INTERRUPTED = "The backup was interrupted: the process running it s
 
 /**
  * Fails the abandoned in-progress records among `records` (see {@link isAbandoned}); records run by this
- * manager (`isRunningHere`) are never touched. Returns the records it failed.
+ * manager (`isRunningHere`) are never touched. Returns the records it failed. The caller holds the
+ * server's record order and read `records` under it.
  */
 export async function recoverRecords(
   context: ManagerContext,
   records: readonly BackupRecord[],
   isRunningHere: (record: BackupRecord) => boolean,
 ): Promise<BackupRecord[]> {
-  const rules = { host: context.host, now: context.now(), staleAfterMs: context.staleAfterMs };
-  const abandoned = records.filter(
-    (record) => record.completed_at === null && !isRunningHere(record) && isAbandoned(record, rules),
-  );
+  const abandoned = records.filter((record) => isLeft(context, record, isRunningHere));
   const recovered: BackupRecord[] = [];
   for (const record of abandoned) recovered.push(await failAbandoned(context, record));
   return recovered;
 }
 
-/** Recovers every server the catalog knows. */
+/**
+ * Recovers every server the catalog knows. A server with an abandoned record is read again and recovered
+ * in its record order, so a process that just took the record over is not failed by mistake.
+ */
 export async function recoverAll(
   context: ManagerContext,
   isRunningHere: (record: BackupRecord) => boolean,
 ): Promise<BackupRecord[]> {
   const recovered: BackupRecord[] = [];
   for (const server of await context.catalog.servers()) {
-    recovered.push(...(await recoverRecords(context, await context.catalog.list(server), isRunningHere)));
+    const records = await context.catalog.list(server);
+    if (!records.some((record) => isLeft(context, record, isRunningHere))) continue;
+    recovered.push(
+      ...(await context.order.run(server, async () =>
+        recoverRecords(context, await context.catalog.list(server), isRunningHere),
+      )),
+    );
   }
   return recovered;
+}
+
+/**
+ * `record` as it stands now, failed first when it was abandoned (checked again on a fresh read, in the
+ * server's record order). `undefined` when it no longer exists.
+ */
+export async function recoverIfAbandoned(
+  context: ManagerContext,
+  record: BackupRecord,
+  isRunningHere: (record: BackupRecord) => boolean,
+): Promise<BackupRecord | undefined> {
+  if (!isLeft(context, record, isRunningHere)) return record;
+  return context.order.run(record.server, async () => {
+    const latest = await context.catalog.get(record.server, record.uuid);
+    if (!latest) return undefined;
+    const [failed] = await recoverRecords(context, [latest], isRunningHere);
+    return failed ?? latest;
+  });
+}
+
+/** Whether `record` is in progress, not run here, and its owner is gone. */
+function isLeft(
+  context: ManagerContext,
+  record: BackupRecord,
+  isRunningHere: (record: BackupRecord) => boolean,
+): boolean {
+  const rules = { host: context.host, now: context.now(), staleAfterMs: context.staleAfterMs };
+  return record.completed_at === null && !isRunningHere(record) && isAbandoned(record, rules);
 }
 
 // The partial archive goes first: if this is interrupted too, the record is still in progress and

@@ -1,6 +1,6 @@
 import { pack } from "../archive/pack.js";
 import type { PackOptions, PackResult } from "../archive/types.js";
-import { isStrongboxError, StrongboxError } from "../errors.js";
+import { isStrongboxError, StrongboxError, throwIfAborted } from "../errors.js";
 import { limitRate, type RateLimiter } from "../io/rate-limit.js";
 import type { TreeSize } from "../io/source-size.js";
 import type { StorageAdapter } from "../storage/types.js";
@@ -10,7 +10,7 @@ import { archiveKey } from "./keys.js";
 import { createProgressReporter } from "./progress.js";
 import { archiveDirection, limitersFor, type RateLimit } from "./rate-limits.js";
 import type { RecordKeeper } from "./record-keeper.js";
-import { finished, formatTimestamp } from "./records.js";
+import { formatTimestamp } from "./records.js";
 import { applyRetention } from "./retention.js";
 import { backupSourceTotal } from "./source-total.js";
 import { checkBackupSpace, explainFullDisk } from "./space.js";
@@ -45,6 +45,8 @@ export async function runBackup(context: ManagerContext, job: BackupJob): Promis
   let failure: Error | undefined;
   let size: TreeSize | undefined;
   try {
+    // Cancelled while queued: fail at once, before the hooks.
+    throwIfAborted(job.signal, "The backup");
     size = await checkBackupSpace(context, { ...job, record: job.keeper.current() });
     hooked = true;
     const before = { server, record: { ...job.keeper.current() } };
@@ -62,6 +64,8 @@ export async function runBackup(context: ManagerContext, job: BackupJob): Promis
     failure = error instanceof Error ? error : new Error(String(error));
     record = await fail(context, job, key, failureReason(error, job.signal));
   }
+  // After every backup, failed ones too: a schedule that keeps failing must not pile up failed records.
+  await applyRetention(context, server, uuid);
   if (hooked) await runAfterHook(context, "afterBackup", context.hooks.afterBackup, record, failure);
   return record;
 }
@@ -93,7 +97,7 @@ async function saveBackup(
     limitersFor(archiveDirection(context.storage), limiters, job.rateLimit),
   ).finally(total.stop);
   progress.flush();
-  const record = finished(job.keeper.current(), {
+  const record = await job.keeper.finish({
     checksum: result.checksum,
     bytes: result.bytes,
     is_successful: true,
@@ -101,7 +105,6 @@ async function saveBackup(
     source_bytes: result.sourceBytes,
     files: result.files,
   });
-  await job.keeper.finish(record);
   job.recorded();
   context.emit(
     activityEvent(context, "server:backup.complete", record, job.actor, {
@@ -110,7 +113,6 @@ async function saveBackup(
       checksum: result.checksum,
     }),
   );
-  await applyRetention(context, server, uuid);
   return record;
 }
 
@@ -120,17 +122,18 @@ async function fail(
   key: string,
   reason: string,
 ): Promise<BackupRecord> {
-  const record = finished(job.keeper.current(), {
+  // Best effort on both: a leftover archive goes with the failed record when it is deleted, and a record
+  // that could not be written stays in progress, unrefreshed, until recovery fails it.
+  await context.storage.delete(key).catch(() => {});
+  const changes = {
     checksum: null,
     bytes: 0,
     is_successful: false,
     completed_at: formatTimestamp(context.now()),
     error: reason,
-  });
-  // Best effort on both: a leftover archive goes with the failed record when it is deleted, and a record
-  // that could not be written stays in progress, unrefreshed, until recovery fails it.
-  await context.storage.delete(key).catch(() => {});
-  await job.keeper.finish(record).catch(() => {});
+  };
+  await job.keeper.finish(changes).catch(() => {});
+  const record = job.keeper.current();
   job.recorded();
   context.emit(
     activityEvent(context, "server:backup.fail", record, job.actor, { name: record.name, error: reason }),

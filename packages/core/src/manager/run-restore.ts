@@ -1,6 +1,6 @@
 import { extract } from "../archive/extract.js";
 import { resolvePackInput } from "../archive/pack-input.js";
-import { isStrongboxError } from "../errors.js";
+import { isStrongboxError, throwIfAborted } from "../errors.js";
 import { parseIgnoreRules } from "../ignore.js";
 import { freeSpace } from "../io/disk-space.js";
 import { activityEvent, failureReason, type ManagerContext } from "./context.js";
@@ -40,6 +40,8 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
   let hooked = false;
   let failure: Error | undefined;
   try {
+    // Cancelled while queued: fail at once, before the hooks.
+    throwIfAborted(signal, "The restore");
     if (!job.spaceChecked && job.only === undefined) {
       await checkRestoreSpace(job.root, record, await scannedRestoreSize(context, record, signal));
     }

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { resolvePackInput } from "../archive/pack-input.js";
 import { throwIfAborted } from "../errors.js";
 import type { CreateBackupOptions } from "./api.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
 import { backupName, ignoredFiles } from "./inputs.js";
+import { stillRunning } from "./manager-errors.js";
 import { checkRateLimit } from "./rate-limits.js";
 import { keepRecord } from "./record-keeper.js";
 import { formatTimestamp } from "./records.js";
@@ -14,9 +16,11 @@ import { archiveRatio } from "./space.js";
 import type { BackupRecord } from "./types.js";
 
 /**
- * Checks the request, takes the server, asks the policy (rotating out what it names), stores the
- * in-progress record and starts the backup in the background. Resolves with that record; anything
- * refused before it is stored leaves nothing behind and frees the server.
+ * Checks the request, takes a place for the server, then in the server's record order asks the policy,
+ * checks the folder, rotates out what the policy names (only once nothing can refuse any more) and stores
+ * the in-progress record. The backup then waits in the manager's queue and runs in the background; its
+ * record is refreshed meanwhile, so no other process takes it for crashed. Resolves with that record;
+ * anything refused before it is stored leaves nothing behind.
  */
 export async function startBackup(
   context: ManagerContext,
@@ -31,40 +35,54 @@ export async function startBackup(
   const locked = input.locked ?? false;
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The backup");
-  const slot = await slots.acquire(server, "backup", randomUUID());
+  const slot = slots.reserve(server, "backup", randomUUID());
   try {
-    const backups = await records.settled(server);
-    const scheduled = input.scheduled ?? false;
-    const decision = context.policy.create?.({
-      server,
-      actor,
-      now: context.now(),
-      backups,
-      locked,
-      scheduled,
+    const { record, root, backups } = await context.order.run(server, async () => {
+      const backups = await records.settled(server);
+      const scheduled = input.scheduled ?? false;
+      const decision = context.policy.create?.({
+        server,
+        actor,
+        now: context.now(),
+        backups,
+        locked,
+        scheduled,
+      });
+      enforce(decision);
+      const rotate = (decision?.ok && decision.rotate) || [];
+      const running = backups.find((candidate) => candidate.completed_at === null);
+      // Rotation deletes a backup to make room for this one: never while another may still fail.
+      if (rotate.length > 0 && running) {
+        throw stillRunning(
+          running,
+          `Server ${server} has a backup in progress; a backup that rotates out an old one waits until it has finished.`,
+        );
+      }
+      const root = await context.serverRoot(server);
+      // The folder and the rules are checked now, before a rotation deletes anything.
+      await resolvePackInput(root, { ignore: ignored }, []);
+      for (const uuid of rotate) {
+        const old = backups.find((candidate) => candidate.uuid === uuid);
+        if (old) await removeBackup(context, old, actor);
+      }
+      const created = formatTimestamp(context.now());
+      const record: BackupRecord = {
+        uuid: slot.backup,
+        server,
+        name,
+        ignored_files: ignored,
+        checksum: null,
+        bytes: 0,
+        is_successful: false,
+        is_locked: locked,
+        created_at: created,
+        completed_at: null,
+        disk: context.storage.name,
+        owner: { host: context.host, pid: process.pid, heartbeat_at: created },
+      };
+      await context.catalog.put(record);
+      return { record, root, backups };
     });
-    enforce(decision);
-    for (const uuid of (decision?.ok && decision.rotate) || []) {
-      const old = backups.find((record) => record.uuid === uuid);
-      if (old) await removeBackup(context, old, actor);
-    }
-    const root = await context.serverRoot(server);
-    const created = formatTimestamp(context.now());
-    const record: BackupRecord = {
-      uuid: slot.backup,
-      server,
-      name,
-      ignored_files: ignored,
-      checksum: null,
-      bytes: 0,
-      is_successful: false,
-      is_locked: locked,
-      created_at: created,
-      completed_at: null,
-      disk: context.storage.name,
-      owner: { host: context.host, pid: process.pid, heartbeat_at: created },
-    };
-    await context.catalog.put(record);
     context.emit(activityEvent(context, "server:backup.start", record, actor, { name, locked }));
     const keeper = keepRecord(context.catalog, record, {
       heartbeatMs: context.heartbeatMs,
@@ -90,7 +108,9 @@ export async function startBackup(
         slot.finishing = true;
       },
     };
-    slot.result = runBackup(context, job).finally(() => slot.release());
+    slot.result = context.queue
+      .run(server, job.signal, () => runBackup(context, job))
+      .finally(() => slot.release());
     return { ...record };
   } catch (error) {
     slot.release();

@@ -7,12 +7,12 @@ import { checkRateLimit } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import { runRestore } from "./run-restore.js";
 import type { ServerRecords } from "./server-records.js";
-import type { ServerSlots } from "./slots.js";
+import type { ServerSlots, Slot } from "./slots.js";
 import { checkRestoreSpace, recordedRestoreSize } from "./space.js";
 
 /**
- * Checks the request and that the backup exists, takes the server, asks the policy with the server's
- * state, then starts the restore. Resolves once it runs; `done` settles when it ends (and never goes
+ * Checks the request, takes the server, asks the policy with the server's state, then queues the restore
+ * in the manager's queue. Resolves once it is queued; `done` settles when it ends (and never goes
  * unhandled if nobody awaits it).
  */
 export async function startRestore(
@@ -26,12 +26,9 @@ export async function startRestore(
   restoreInputs(input);
   checkRateLimit(input.rateLimit);
   throwIfAborted(input.signal, "The restore");
-  // A backup that does not exist is `NOT_FOUND` even while the server is busy: the caller must learn
-  // that waiting will not help. (It is looked up again once the server is taken.)
-  if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
-  const slot = await slots.acquire(server, "restore", uuid);
+  const slot = await reserveRestore(context, slots, server, uuid);
   try {
-    const backups = await records.settled(server);
+    const backups = await context.order.run(server, () => records.settled(server));
     const record = backups.find((candidate) => candidate.uuid === uuid);
     if (!record) throw backupNotFound(server, uuid);
     if (backupStatus(record) !== "successful") throw notSuccessful(record, "restored");
@@ -63,12 +60,29 @@ export async function startRestore(
         slot.finishing = true;
       },
     };
-    const done = runRestore(context, job).finally(() => slot.release());
+    const done = context.queue
+      .run(server, job.signal, () => runRestore(context, job))
+      .finally(() => slot.release());
     // Its failure is already reported as `restore-fail`; whoever awaits `done` still sees it.
     done.catch(() => {});
     return { done };
   } catch (error) {
     slot.release();
+    throw error;
+  }
+}
+
+/** Takes the server for the restore; a missing backup is reported as such even while the server is busy. */
+async function reserveRestore(
+  context: ManagerContext,
+  slots: ServerSlots,
+  server: string,
+  uuid: string,
+): Promise<Slot> {
+  try {
+    return slots.reserve(server, "restore", uuid);
+  } catch (error) {
+    if (!(await context.catalog.get(server, uuid))) throw backupNotFound(server, uuid);
     throw error;
   }
 }

@@ -1,5 +1,5 @@
-import { Cron } from "croner";
 import { StrongboxError } from "../errors.js";
+import { cronRunTimes, type RunTimes } from "./run-times.js";
 
 const NICKNAME = /^@(yearly|annually|monthly|weekly|daily|hourly)$/i;
 const FIELDS = "minute hour day-of-month month day-of-week";
@@ -27,7 +27,7 @@ export function resolveTimeZone(timezone: unknown): string {
  * resolved already. The result only computes run times: it arms no timer. Throws `INVALID_INPUT` for an
  * expression croner rejects, one with seconds, or one that never matches a date.
  */
-export function compileCron(expression: unknown, timezone: string): { cron: string; pattern: Cron } {
+export function compileCron(expression: unknown, timezone: string): { cron: string; pattern: RunTimes } {
   if (typeof expression !== "string") throw invalidCron(expression, "it is not a string");
   const cron = expression.trim().split(/\s+/).join(" ");
   const fields = cron.split(" ").length;
@@ -35,9 +35,9 @@ export function compileCron(expression: unknown, timezone: string): { cron: stri
   if (fields !== 5 && !NICKNAME.test(cron)) {
     throw invalidCron(expression, `it has ${fields} field${fields === 1 ? "" : "s"}`);
   }
-  let pattern: Cron;
+  let pattern: RunTimes;
   try {
-    pattern = new Cron(cron, { timezone });
+    pattern = cronRunTimes(cron, timezone);
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, "") : String(error);
     throw invalidCron(expression, reason, error);

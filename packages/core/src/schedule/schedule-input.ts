@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Cron } from "croner";
 import { StrongboxError } from "../errors.js";
 import { backupName, ignoredFiles } from "../manager/inputs.js";
 import { validateServerId } from "../manager/keys.js";
 import { compileCron, resolveTimeZone } from "./cron.js";
+import type { RunTimes } from "./run-times.js";
 import type { BackupSchedule, ScheduleInfo } from "./types.js";
 
 const MAX_ID_LENGTH = 128;
@@ -11,7 +11,7 @@ const MAX_ID_LENGTH = 128;
 /** A validated schedule and the compiled expression that computes its run times. */
 export interface CompiledSchedule {
   info: ScheduleInfo;
-  pattern: Cron;
+  pattern: RunTimes;
 }
 
 /**
