@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createLocalStorage } from "../../storage-local/dist/index.js";
-import { packToFile } from "../dist/archive/pack-file.js";
+import { packToFile } from "../dist/archive/pack/pack-file.js";
 import { createBackupManager, createRateLimiter } from "../dist/index.js";
 
 const MiB = 1024 * 1024;

@@ -6,11 +6,11 @@ export {
   type ArchiveWorkersOptions,
   createArchiveWorkers,
 } from "./archive/archive-workers.js";
-export { type ContentsOptions, contents } from "./archive/contents.js";
-export { extract } from "./archive/extract.js";
-export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract-limits.js";
-export { pack } from "./archive/pack.js";
-export { packToFile } from "./archive/pack-file.js";
+export { type ContentsOptions, contents } from "./archive/extract/contents.js";
+export { extract } from "./archive/extract/extract.js";
+export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract/extract-limits.js";
+export { pack } from "./archive/pack/pack.js";
+export { packToFile } from "./archive/pack/pack-file.js";
 export type {
   ArchiveEntry,
   ArchiveOperationOptions,

@@ -13,7 +13,7 @@ import {
   compressBlocks,
   DEFAULT_BLOCK_SIZE,
   type InputBlock,
-} from "../src/archive/compress.js";
+} from "../src/archive/gzip/compress.js";
 
 const run = promisify(execFile);
 const KiB = 1024;

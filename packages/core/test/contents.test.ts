@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { inflateArchive } from "../src/archive/extract-inflate.js";
+import { inflateArchive } from "../src/archive/extract/extract-inflate.js";
 import { type ArchiveEntry, type ContentsOptions, contents } from "../src/index.js";
 import { craftTar, craftTarGz } from "./helpers/craft-tar.js";
 import { writeFixtureTree } from "./helpers/extract-fixture.js";

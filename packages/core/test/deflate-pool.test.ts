@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants, inflateRawSync } from "node:zlib";
 import { afterEach, describe, expect, test } from "vitest";
 import { type ArchiveWorkers, createArchiveWorkers } from "../src/archive/archive-workers.js";
-import { deflateBlock } from "../src/archive/deflate-block.js";
+import { deflateBlock } from "../src/archive/gzip/deflate-block.js";
 
 const KiB = 1024;
 let pool: ArchiveWorkers | undefined;

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { executeSwap, planTruncate, type SwapFolders, swapIn } from "../src/archive/staging-swap.js";
-import { SwapJournal } from "../src/archive/swap-journal.js";
+import { executeSwap, planTruncate, type SwapFolders, swapIn } from "../src/archive/staging/staging-swap.js";
+import { SwapJournal } from "../src/archive/staging/swap-journal.js";
 import { snapshotTree } from "./helpers/extract-tree.js";
 
 let folders: SwapFolders;

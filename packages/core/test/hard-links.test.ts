@@ -1,8 +1,8 @@
 import { createReadStream, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { extract } from "../src/archive/extract.js";
-import { HardLinkIndex } from "../src/archive/pack-hard-links.js";
+import { extract } from "../src/archive/extract/extract.js";
+import { HardLinkIndex } from "../src/archive/pack/pack-hard-links.js";
 import type { PackOptions, RestoreMode } from "../src/archive/types.js";
 import { decodePath, fsPath } from "../src/path-bytes.js";
 import { listEntries, packCollecting } from "./helpers/pack-and-list.js";

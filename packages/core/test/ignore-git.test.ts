@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolvePackInput } from "../src/archive/pack-input.js";
-import { walkTree } from "../src/archive/walk.js";
+import { resolvePackInput } from "../src/archive/pack/pack-input.js";
+import { walkTree } from "../src/archive/pack/walk.js";
 import { createIgnoreMatcher } from "../src/ignore.js";
 import { encodePath, fsPath } from "../src/path-bytes.js";
 import { type GitIgnoreOracle, gitIgnoreOracle } from "./helpers/git.js";

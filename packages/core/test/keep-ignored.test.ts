@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { packToFile } from "../src/archive/pack-file.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
 import { createBackupManager, createMemoryStorage, extract } from "../src/index.js";
 import { readTree, tempDirs, writeTree } from "./fixtures/manager-helpers.js";
 

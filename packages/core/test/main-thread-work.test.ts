@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { type ArchiveWorkers, createArchiveWorkers } from "../src/archive/archive-workers.js";
-import { packToFile } from "../src/archive/pack-file.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
 import { sha256sum, useTempDirs } from "./helpers/tree.js";
 
 /** Bytes this thread hashed, CRC'd or deflated through node:crypto and node:zlib, by function. */

@@ -1,9 +1,9 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { pack } from "../src/archive/pack.js";
-import { packToFile } from "../src/archive/pack-file.js";
-import { PACK_BLOCK_SIZE, PACK_BLOCKS_IN_FLIGHT } from "../src/archive/pack-worker-protocol.js";
+import { pack } from "../src/archive/pack/pack.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
+import { PACK_BLOCK_SIZE, PACK_BLOCKS_IN_FLIGHT } from "../src/archive/pack/pack-worker-protocol.js";
 import { isStrongboxError } from "../src/errors.js";
 import { tarList, useTempDirs } from "./helpers/tree.js";
 

@@ -4,8 +4,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { packToFile } from "../src/archive/pack-file.js";
-import { PACK_BLOCK_SIZE, PACK_BLOCKS_IN_FLIGHT } from "../src/archive/pack-worker-protocol.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
+import { PACK_BLOCK_SIZE, PACK_BLOCKS_IN_FLIGHT } from "../src/archive/pack/pack-worker-protocol.js";
 import type { ArchiveWarning, PackOptions, PackResult } from "../src/archive/types.js";
 import { run, sha256sum, tarExtract, tarList, useTempDirs } from "./helpers/tree.js";
 

@@ -3,7 +3,7 @@ import { createReadStream, mkdirSync, readFileSync, readlinkSync, symlinkSync, w
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
-import { extract } from "../src/archive/extract.js";
+import { extract } from "../src/archive/extract/extract.js";
 import type { PackOptions } from "../src/archive/types.js";
 import { decodePath, encodePath, fsPath } from "../src/path-bytes.js";
 import { snapshotTree } from "./helpers/extract-tree.js";

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { encodeTarHeader, paxRecord, type TarEntryHeader } from "../src/archive/tar-header.js";
+import { encodeTarHeader, paxRecord, type TarEntryHeader } from "../src/archive/tar/tar-header.js";
 import { run, useTempDirs } from "./helpers/tree.js";
 
 const tempDir = useTempDirs();

@@ -3,9 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
-import { compressBlocks, type InputBlock } from "../src/archive/compress.js";
-import { mixesStoredAndDeflated } from "../src/archive/deflate-block.js";
-import { startPackWorker } from "../src/archive/pack-worker-client.js";
+import { compressBlocks, type InputBlock } from "../src/archive/gzip/compress.js";
+import { mixesStoredAndDeflated } from "../src/archive/gzip/deflate-block.js";
+import { startPackWorker } from "../src/archive/pack/pack-worker-client.js";
 import { useTempDirs } from "./helpers/tree.js";
 
 const tempDir = useTempDirs();

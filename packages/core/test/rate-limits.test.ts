@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { packToFile } from "../src/archive/pack-file.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
 import {
   type BackupManager,
   type BackupManagerOptions,

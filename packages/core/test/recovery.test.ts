@@ -27,7 +27,7 @@ import {
 
 const SERVER = "srv-crash";
 const FIXTURE = fileURLToPath(new URL("./fixtures/crash-backup.ts", import.meta.url));
-const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 
 const dirs = tempDirs();
 const children: ChildProcess[] = [];

@@ -7,14 +7,14 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, test } from "vitest";
 import { type ArchiveWorkers, createArchiveWorkers } from "../src/archive/archive-workers.js";
-import { extract } from "../src/archive/extract.js";
-import { packToFile } from "../src/archive/pack-file.js";
+import { extract } from "../src/archive/extract/extract.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
 import type { PackResult } from "../src/archive/types.js";
 import { sha256sum, snapshotTree, tarList, useTempDirs } from "./helpers/tree.js";
 
 const execFileAsync = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL("./fixtures/busy-packs.ts", import.meta.url));
-const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 const tempDir = useTempDirs();
 const MiB = 1024 * 1024;
 let workers: ArchiveWorkers | undefined;

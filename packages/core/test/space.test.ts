@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLocalStorage } from "../../storage-local/src/index.js";
-import { packToFile } from "../src/archive/pack-file.js";
+import { packToFile } from "../src/archive/pack/pack-file.js";
 import {
   type ActivityEvent,
   archiveKey,

@@ -14,7 +14,7 @@ import {
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeEach, describe, expect, test } from "vitest";
-import { TarParser } from "../src/archive/tar-parse.js";
+import { TarParser } from "../src/archive/tar/tar-parse.js";
 import { type ArchiveEntry, contents, extract } from "../src/index.js";
 import { type CraftEntry, craftTarGz } from "./helpers/craft-tar.js";
 import { chunked } from "./helpers/extract-tree.js";

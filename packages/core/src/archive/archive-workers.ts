@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { ResourceLimits, Transferable, Worker } from "node:worker_threads";
 import { abortError, StrongboxError } from "../errors.js";
-import type { DeflateBlockOptions } from "./deflate-block.js";
+import type { DeflateBlockOptions } from "./gzip/deflate-block.js";
 import { COLLECT_OFTEN, spawnWorker } from "./spawn-worker.js";
 
 /** Options of {@link createArchiveWorkers}. */
@@ -154,7 +154,7 @@ export class ArchiveWorkers {
   }
 
   private addWorker(): Worker {
-    const worker = spawnWorker(import.meta.url, "deflate-worker", undefined, COLLECT_OFTEN);
+    const worker = spawnWorker(import.meta.url, "gzip/deflate-worker", undefined, COLLECT_OFTEN);
     worker.on("message", (reply: DeflateReply) => this.onReply(worker, reply));
     worker.on("error", (error) => this.lose(worker, error));
     worker.on("exit", () => this.lose(worker, new Error("A deflate worker stopped unexpectedly.")));

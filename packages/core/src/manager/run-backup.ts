@@ -1,4 +1,4 @@
-import { pack } from "../archive/pack.js";
+import { pack } from "../archive/pack/pack.js";
 import type { PackOptions, PackResult } from "../archive/types.js";
 import { isStrongboxError, StrongboxError, throwIfAborted } from "../errors.js";
 import { limitRate, type RateLimiter } from "../io/rate-limit.js";

@@ -1,5 +1,5 @@
-import { extract } from "../archive/extract.js";
-import { resolvePackInput } from "../archive/pack-input.js";
+import { extract } from "../archive/extract/extract.js";
+import { resolvePackInput } from "../archive/pack/pack-input.js";
 import { isStrongboxError, throwIfAborted } from "../errors.js";
 import { parseIgnoreRules } from "../ignore.js";
 import { freeSpace } from "../io/disk-space.js";

@@ -1,4 +1,4 @@
-import { resolvePackInput } from "../archive/pack-input.js";
+import { resolvePackInput } from "../archive/pack/pack-input.js";
 import { measureTree, type TreeSize } from "../io/source-size.js";
 
 /** The total a progress display shows for a pack of a folder, once it is known. */

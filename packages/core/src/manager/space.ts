@@ -1,5 +1,5 @@
-import { contents } from "../archive/contents.js";
-import { resolvePackInput } from "../archive/pack-input.js";
+import { contents } from "../archive/extract/contents.js";
+import { resolvePackInput } from "../archive/pack/pack-input.js";
 import { isStrongboxError, StrongboxError } from "../errors.js";
 import { ensureSpace, formatBytes, insufficientSpace, usedSpace } from "../io/disk-space.js";
 import { measureTree, type TreeSize } from "../io/source-size.js";

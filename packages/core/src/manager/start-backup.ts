@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { resolvePackInput } from "../archive/pack-input.js";
+import { resolvePackInput } from "../archive/pack/pack-input.js";
 import { throwIfAborted } from "../errors.js";
 import type { CreateBackupOptions } from "./api.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";

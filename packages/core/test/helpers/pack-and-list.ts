@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
-import { contents } from "../../src/archive/contents.js";
-import { packToFile } from "../../src/archive/pack-file.js";
+import { contents } from "../../src/archive/extract/contents.js";
+import { packToFile } from "../../src/archive/pack/pack-file.js";
 import type { ArchiveEntry, ArchiveWarning, PackOptions, PackResult } from "../../src/archive/types.js";
 
 /** Packs `source` into `archive`, collecting the warnings. */
