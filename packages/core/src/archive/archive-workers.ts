@@ -6,7 +6,7 @@ import { COLLECT_OFTEN, spawnWorker } from "./spawn-worker.js";
 
 /** Options of {@link createArchiveWorkers}. */
 export interface ArchiveWorkersOptions {
-  /** Deflate threads, 1-64 (default: the cores, `os.availableParallelism()`). */
+  /** Deflate threads, 1-64 (default: the cores but one, at least one: the pack worker deflates too). */
   threads?: number;
 }
 
@@ -224,7 +224,7 @@ export class ArchiveWorkers {
  * @throws {StrongboxError} `INVALID_INPUT` when `threads` is not an integer from 1 to 64.
  */
 export function createArchiveWorkers(options: ArchiveWorkersOptions = {}): ArchiveWorkers {
-  const threads = options.threads ?? availableParallelism();
+  const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
     throw new StrongboxError(
       "INVALID_INPUT",
