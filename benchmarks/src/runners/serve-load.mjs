@@ -1,5 +1,5 @@
 // node serve-load.mjs <tree> <servers> <backups> <clients>: the API's latency while backups run. Starts
-// `strongbox serve` on <servers> server folders (hard-linked copies of <tree>); first <clients> clients
+// `strongbox serve` on <servers> server folders (copies of <tree>); first <clients> clients
 // poll the backup lists for a few seconds with nothing running (the machine's own latency, the baseline);
 // then it asks for <backups> backups at once (one per server, the first <backups> servers), and while
 // they run the clients poll the backup list and a backup's details as fast as they are answered. Reports
@@ -25,8 +25,9 @@ const storage = join(work, "backups");
 await mkdir(serversRoot);
 await mkdir(storage);
 const ids = Array.from({ length: Number(servers) }, (_, i) => `server-${i + 1}`);
-// Hard links: every server holds the tree's bytes without copying them.
-for (const id of ids) execFileSync("cp", ["-al", tree, join(serversRoot, id)]);
+// Real copies, not hard links: pack keeps an index of files with more than one name (to archive the
+// later names as links), which a real server's files do not need.
+for (const id of ids) execFileSync("cp", ["-a", tree, join(serversRoot, id)]);
 
 const serve = spawn(
   process.execPath,
