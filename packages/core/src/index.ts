@@ -44,6 +44,8 @@ export type {
   BackupPage,
   BackupWarning,
   CreateBackupOptions,
+  ForgetOptions,
+  ForgetResult,
   ListBackupsOptions,
   RestoreBackupOptions,
 } from "./manager/api.js";

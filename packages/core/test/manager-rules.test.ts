@@ -358,6 +358,106 @@ describe("policy", () => {
   });
 });
 
+describe("forget on demand", () => {
+  const dropAllButNewest: BackupPolicy["retention"] = ({ backups }) =>
+    backups.slice(1).map((record) => record.uuid);
+
+  it("removes what the policy's retention names, spares locked backups, and says so", async () => {
+    const { manager, storage, events } = await setup();
+    const locked = await backup(manager, "locked");
+    await manager.setLocked(SERVER, locked.uuid, true);
+    const dropped = await backup(manager, "dropped");
+    await backup(manager, "latest");
+    const withPolicy = createBackupManager({
+      storage,
+      serverRoot: () => "/nonexistent",
+      policy: { retention: dropAllButNewest },
+      onActivity: (event) => {
+        events.push(event);
+      },
+    });
+
+    const preview = await withPolicy.forget(SERVER, { dryRun: true });
+    expect(preview.removed.map((record) => record.name)).toEqual(["dropped"]);
+    expect(preview.spared).toEqual([
+      { backup: expect.objectContaining({ name: "locked" }), reason: "locked" },
+    ]);
+    expect((await manager.list(SERVER)).data).toHaveLength(3);
+
+    const done = await withPolicy.forget(SERVER);
+    expect(done.removed.map((record) => record.name)).toEqual(["dropped"]);
+    expect((await manager.list(SERVER)).data.map((record) => record.name)).toEqual(["latest", "locked"]);
+    expect(await storage.stat(archiveKey(SERVER, dropped.uuid))).toBeUndefined();
+    expect(
+      events.filter((event) => event.event === "server:backup.delete").map((event) => event.backup),
+    ).toEqual([dropped.uuid]);
+  });
+
+  it("takes a retention of its own, and removes nothing when the policy refuses one delete to the actor", async () => {
+    const readOnly: Actor = { id: "viewer", permissions: [] };
+    const policy: BackupPolicy = {
+      delete: ({ actor }) =>
+        actor?.permissions.includes("backup.delete")
+          ? { ok: true }
+          : { ok: false, code: "PERMISSION_DENIED", message: "You may not delete backups." },
+    };
+    const { manager } = await setup({ policy });
+    await backup(manager, "one");
+    await backup(manager, "two");
+    await backup(manager, "three");
+    await expect(
+      manager.forget(SERVER, { retention: dropAllButNewest, actor: readOnly }),
+    ).rejects.toMatchObject({
+      code: "PERMISSION_DENIED",
+    });
+    expect((await manager.list(SERVER)).data).toHaveLength(3);
+    const { removed } = await manager.forget(SERVER, { retention: dropAllButNewest, actor: ADMIN });
+    expect(removed.map((record) => record.name)).toEqual(["two", "one"]);
+    expect((await manager.forget(SERVER)).removed).toEqual([]);
+  });
+
+  it("spares a backup this manager is restoring", async () => {
+    let entered!: () => void;
+    const inRestore = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { manager } = await setup({
+      hooks: {
+        beforeRestore: async () => {
+          entered();
+          await held;
+        },
+      },
+    });
+    const restoring = await backup(manager, "restoring");
+    await backup(manager, "latest");
+    const restored = manager.restore(SERVER, restoring.uuid, { truncate: true });
+    await inRestore;
+    const { removed, spared } = await manager.forget(SERVER, { retention: dropAllButNewest });
+    release();
+    await restored;
+    expect(removed).toEqual([]);
+    expect(spared).toEqual([{ backup: expect.objectContaining({ uuid: restoring.uuid }), reason: "in use" }]);
+    expect((await manager.list(SERVER)).data).toHaveLength(2);
+  });
+
+  it("stops between deletes when its signal fires", async () => {
+    const { manager } = await setup();
+    await backup(manager, "one");
+    await backup(manager, "two");
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      manager.forget(SERVER, { retention: dropAllButNewest, signal: controller.signal }),
+    ).rejects.toMatchObject({ code: "ABORTED" });
+    expect((await manager.list(SERVER)).data).toHaveLength(2);
+  });
+});
+
 describe("activity events", () => {
   it("reports a full lifecycle in order, with server, backup, actor and time", async () => {
     const dir = await dirs.make("events-store");

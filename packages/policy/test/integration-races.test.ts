@@ -201,6 +201,26 @@ describe.each([
     }
   });
 
+  it("lock vs forget on demand: a lock that answers locked keeps the backup, else forget removed it", async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const { memory, a, b } = await setup(two, { maxBackups: LIMIT, retention: { keepLast: 1 } });
+      const [oldest] = await seed(memory, LIMIT);
+      const [locking, forgetting] = await Promise.allSettled([
+        a.setLocked(SERVER, oldest!.uuid, true),
+        b.forget(SERVER),
+      ]);
+      if (forgetting.status === "rejected") throw forgetting.reason;
+      const removed = forgetting.value.removed.map((record) => record.uuid);
+      if (expectOnly(locking, ["NOT_FOUND"])) {
+        await expectKept(memory, oldest!.uuid);
+        expect(removed).not.toContain(oldest!.uuid);
+      } else {
+        expect(removed).toContain(oldest!.uuid);
+      }
+      expect(await expectConsistent(memory)).toHaveLength(locking.status === "fulfilled" ? 2 : 1);
+    }
+  });
+
   it("delete vs retention: the backup is deleted once, with no warning", async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       // Retention removes the oldest once the new backup completes; a delete of it is asked at that moment.

@@ -1,8 +1,9 @@
-import { type BackupManager, type BackupRecord, isStrongboxError, throwIfAborted } from "@strongbox/core";
+import type { ForgetResult } from "@strongbox/core";
 import {
   assertValidRetention,
   type RetentionDecision,
   type RetentionOptions,
+  type RetentionPlan,
   retentionPlan,
 } from "@strongbox/policy";
 import { backupObject } from "../backup-views.js";
@@ -73,16 +74,21 @@ export const command: Command = {
     const dryRun = values["dry-run"] ?? false;
     const output = createOutput(context, { json: values.json ?? false });
     const outcome = await withManager(target, context, {}, async (manager) => {
-      const backups = await allBackups(manager, target.server);
-      const plan = retentionPlan({ server: target.server, now: new Date(), backups }, rules);
-      if (dryRun) return { timeZone: plan.timeZone, decisions: plan.decisions };
-      const decisions: RetentionDecision[] = [];
-      for (const decision of plan.decisions) {
-        // Ctrl-C stops between deletes: each backup is either gone or untouched.
-        throwIfAborted(context.signal, "Forgetting backups");
-        decisions.push(await carryOut(manager, decision));
-      }
-      return { timeZone: plan.timeZone, decisions };
+      // The plan is made inside the manager's record order, on the records it then deletes from.
+      let plan: RetentionPlan | undefined;
+      const { spared } = await manager.forget(target.server, {
+        dryRun,
+        signal: context.signal,
+        retention(input) {
+          plan = retentionPlan(input, rules);
+          return plan.remove.map((backup) => backup.uuid);
+        },
+      });
+      if (!plan) throw new Error("forget: the manager did not ask for a retention plan");
+      return {
+        timeZone: plan.timeZone,
+        decisions: plan.decisions.map((decision) => spare(decision, spared)),
+      };
     });
     const document = {
       object: "retention_plan",
@@ -128,30 +134,10 @@ function retentionFromFlags(values: Values): RetentionOptions {
   return rules;
 }
 
-/** Every backup of the server, newest first, page by page. */
-async function allBackups(manager: BackupManager, server: string): Promise<BackupRecord[]> {
-  const backups: BackupRecord[] = [];
-  for (let page = 1, pages = 1; page <= pages; page++) {
-    const result = await manager.list(server, { page, perPage: 50 });
-    backups.push(...result.data);
-    pages = result.pagination.total_pages;
-  }
-  return backups;
-}
-
-/**
- * Deletes a backup the plan removes. One locked or deleted since the list was read is kept with the reason:
- * another process got there first, and the rest of the plan still holds.
- */
-async function carryOut(manager: BackupManager, decision: RetentionDecision): Promise<RetentionDecision> {
-  if (decision.action === "keep") return decision;
-  try {
-    await manager.delete(decision.backup.server, decision.backup.uuid);
-    return decision;
-  } catch (error) {
-    if (!isStrongboxError(error, "BACKUP_LOCKED") && !isStrongboxError(error, "NOT_FOUND")) throw error;
-    return { ...decision, action: "keep", reasons: [`not deleted: ${error.message}`] };
-  }
+/** A decision to remove that the manager did not carry out (the backup is in use), as a keep with the reason. */
+function spare(decision: RetentionDecision, spared: ForgetResult["spared"]): RetentionDecision {
+  const kept = spared.find(({ backup }) => backup.uuid === decision.backup.uuid);
+  return kept ? { ...decision, action: "keep", reasons: [`not deleted: ${kept.reason}`] } : decision;
 }
 
 /** `keep    <uuid>  2025-01-15 11:30  "name"  daily, weekly`, one line a backup, newest first. */

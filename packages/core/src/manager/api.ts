@@ -6,7 +6,7 @@ import type { BackupCatalog } from "./catalog.js";
 import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
 import type { RateLimit, RateLimits } from "./rate-limits.js";
-import type { Actor, BackupPolicy, BackupRecord, ServerState } from "./types.js";
+import type { Actor, BackupPolicy, BackupRecord, PolicyInput, ServerState } from "./types.js";
 
 /** A non-fatal problem during an operation: a path skipped or changed while packed, a refresh that failed. */
 export interface BackupWarning {
@@ -126,6 +126,31 @@ export interface RestoreBackupOptions {
   rateLimit?: RateLimit;
 }
 
+/** Options of {@link BackupManager.forget}. */
+export interface ForgetOptions {
+  /**
+   * Names the backups to remove (uuids), given the server's records read in its record order; default:
+   * the policy's `retention`. `retentionPlan` of `@strongbox/policy` gives one with the reasons.
+   */
+  retention?: (input: PolicyInput) => readonly string[];
+  /** Only say what would be removed; nothing is deleted. */
+  dryRun?: boolean;
+  /** Who asks: the policy's `delete` is asked for every backup to remove before any goes. */
+  actor?: Actor;
+  /** Stops between deletes: each backup is either gone or untouched (`ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/** What {@link BackupManager.forget} removed (or would remove, in a dry run), newest first. */
+export interface ForgetResult {
+  removed: BackupRecord[];
+  /**
+   * Backups the retention named that stay whatever it says: `locked`, `in progress`, or `in use` (this
+   * manager restores it or wraps it up).
+   */
+  spared: { backup: BackupRecord; reason: "locked" | "in progress" | "in use" }[];
+}
+
 /** What a server is busy with in this manager. */
 export interface ActiveOperation {
   operation: "backup" | "restore";
@@ -180,6 +205,12 @@ export interface BackupManager {
    * no; once its record says completed, waits for its wrap-up instead of refusing.
    */
   delete(server: string, uuid: string, options?: { actor?: Actor }): Promise<void>;
+  /**
+   * Applies retention now (the policy's, or `options.retention`), as after every backup: in the server's
+   * record order, so a lock, delete or rotation racing it is seen. Locked, unfinished and in-use backups
+   * are never removed. Throws the policy's refusal for `options.actor` before removing anything.
+   */
+  forget(server: string, options?: ForgetOptions): Promise<ForgetResult>;
   /** Resolves with the record once the backup has finished, successful or failed. */
   wait(server: string, uuid: string, options?: { signal?: AbortSignal }): Promise<BackupRecord>;
   /**

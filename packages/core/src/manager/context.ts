@@ -43,6 +43,8 @@ export interface ManagerContext {
   order: RecordOrder;
   /** The limit on operations running at once. */
   queue: RunQueue;
+  /** Whether this manager has an operation (a backup or its wrap-up, a restore) on a record's backup. */
+  inUse: (record: BackupRecord) => boolean;
 }
 
 type EventName = ActivityEvent["event"];

@@ -15,6 +15,7 @@ import { createRecordOrder } from "./record-order.js";
 import { backupStatus } from "./records.js";
 import { recoverAll, recoverIfAbandoned } from "./recover.js";
 import { removeBackup } from "./remove.js";
+import { forgetBackups } from "./retention.js";
 import { checkMaxConcurrent, createRunQueue } from "./run-queue.js";
 import { createServerRecords } from "./server-records.js";
 import { createServerSlots } from "./slots.js";
@@ -45,6 +46,7 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   const now = options.now ?? (() => new Date());
   const host = options.host ?? hostname();
+  const slots = createServerSlots();
   const context: ManagerContext = {
     storage,
     catalog: options.catalog ?? createManifestCatalog(storage),
@@ -65,9 +67,9 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     workers: options.workers,
     order: createRecordOrder(storage, { host, now, heartbeatMs, staleAfterMs }),
     queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
+    inUse: (record) => slots.find(record.server, record.uuid) !== undefined,
   };
   const { catalog, policy, order } = context;
-  const slots = createServerSlots();
   const records = createServerRecords(context, slots);
   const ids = (server: string, uuid: string) => [validateServerId(server), validateBackupId(uuid)] as const;
 
@@ -202,6 +204,8 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
       if (!latest) throw backupNotFound(id, backup);
       return latest;
     },
+
+    forget: (server, input = {}) => forgetBackups(context, validateServerId(server), input),
 
     recover: () => recoverAll(context, slots.runs),
 
