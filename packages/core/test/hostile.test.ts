@@ -203,6 +203,17 @@ describe.each<RestoreMode>(["merge", "truncate"])("%s: corrupt input is INVALID_
     });
   });
 
+  test("a negative size (base-256)", async () => {
+    await expectRefused(
+      craftTarGz([
+        { path: "a.txt", content: "", size: -1, base256Size: true },
+        { path: "b.txt", content: "b" },
+      ]),
+      "INVALID_INPUT",
+      { mode },
+    );
+  });
+
   test("a tar stream cut in the middle of an entry", async () => {
     await expectRefused(gzipSync(tar().subarray(0, 2048)), "INVALID_INPUT", { mode });
   });

@@ -298,6 +298,26 @@ describe("malformed sparse maps are a corrupt archive, never a shortened listing
     });
   }
 
+  test("an old GNU sparse header whose real size is negative (base-256) is refused for that", async () => {
+    // Made by GNU tar, then the real size set to -1 and the header checksum made right again.
+    const source = sparseSource("s.img", 10 * MiB, SIX_RUNS);
+    const archive = join(root, "gnu.tar.gz");
+    gnuTar(["--format=gnu", "--sparse", "-czf", archive, "-C", source, "s.img"]);
+    const tar = gunzipSync(readFileSync(archive));
+    expect(tar.toString("latin1", 156, 157)).toBe("S");
+    tar.fill(0xff, 483, 495);
+    tar.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += tar[i] ?? 0;
+    tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    const target = join(root, "target");
+    mkdirSync(target);
+    await expect(extract(chunked(gzipSync(tar)), target)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      details: { reason: "a sparse file has a negative size" },
+    });
+  });
+
   test("a sparse format version Strongbox does not know is refused, naming it", async () => {
     const entry = pax1Entry(100, ["1", "0", "4"], "aaaa");
     const bytes = craftTarGz([{ ...entry, pax: { ...entry.pax, "GNU.sparse.major": "2" } }]);

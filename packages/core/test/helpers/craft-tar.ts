@@ -179,16 +179,17 @@ function writeOctal(block: Uint8Array, offset: number, length: number, value: nu
   writeString(block, offset, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
 }
 
-/** Sizes past the 11-digit octal field use GNU base-256, as real tars do. */
+/** Sizes past the 11-digit octal field use GNU base-256, as real tars do; negative ones in two's complement. */
 function writeSize(block: Uint8Array, size: number, base256: boolean): void {
-  if (size < 8 ** 11 && !base256) {
+  if (size >= 0 && size < 8 ** 11 && !base256) {
     writeOctal(block, 124, 12, size);
     return;
   }
-  block[124] = 0x80;
-  let rest = size;
+  const negative = size < 0;
+  let rest = negative ? -(size + 1) : size;
   for (let i = 135; i > 124; i--) {
-    block[i] = rest % 256;
+    block[i] = negative ? ~rest & 0xff : rest % 256;
     rest = Math.floor(rest / 256);
   }
+  block[124] = negative ? 0xff : 0x80;
 }

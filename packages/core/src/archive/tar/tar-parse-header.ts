@@ -36,11 +36,14 @@ export function decodeHeader(block: Uint8Array): RawTarHeader {
   // Only POSIX ustar has the prefix field; GNU tar stores atime/ctime in those bytes.
   const prefix = magic === "ustar" ? readField(block, 345, 155) : new Uint8Array(0);
   const typeflag = block[156] === 0 ? "0" : String.fromCharCode(block[156] ?? 0x30);
+  // Base-256 can say minus one: a size that would make the reader step backwards or zero a file.
+  const size = readNumber(block, 124, 12, "size");
+  if (size < 0) throw corruptArchive("a tar header has a negative size", { size });
   return {
     // Joined as bytes: the name is decoded whole, never as two halves.
     name: decodePath(prefix.length === 0 ? name : Buffer.concat([prefix, SLASH, name])),
     mode: readNumber(block, 100, 8, "mode"),
-    size: readNumber(block, 124, 12, "size"),
+    size,
     mtime: readNumber(block, 136, 12, "mtime"),
     typeflag,
     linkname: decodePath(readField(block, 157, 100)),

@@ -24,7 +24,9 @@ export class SparseMap {
     /** The file's real size, holes included. */
     readonly realSize: number,
     private readonly maxRuns: number,
-  ) {}
+  ) {
+    if (realSize < 0) throw corruptArchive("a sparse file has a negative size");
+  }
 
   /** Bytes of data the archive stores for this file: the sum of the run lengths. */
   get storedBytes(): number {
