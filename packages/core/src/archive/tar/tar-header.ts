@@ -33,22 +33,26 @@ const TYPE_FLAGS = { file: "0", directory: "5", symlink: "2", hardlink: "1" } as
  * field. File content (padded to 512 bytes) follows them.
  *
  * Names are written as their bytes (`encodePath`). ASCII names, and names that are not UTF-8, go in the
- * ustar fields when they fit: GNU tar, bsdtar and Python's tarfile all read such bytes back unchanged, and
- * silently. Other UTF-8 names, and longer ones, go in pax `path`/`linkpath` records; when such a record
- * holds bytes that are not UTF-8 the header says `hdrcharset=BINARY`, as POSIX asks (bsdtar refuses raw
- * bytes without it; all three readers restore them with it, GNU tar 1.34 with a warning that it ignores
- * the keyword).
+ * ustar fields when they fit: GNU tar, bsdtar, Python's tarfile and Go all read such bytes back unchanged,
+ * and silently. Other UTF-8 names that do not fit go in pax `path`/`linkpath` records. Longer names that
+ * are not UTF-8 go in GNU long-name records (`L`, `K`): every one of those readers restores their bytes
+ * without a word, where a pax record would need `hdrcharset=BINARY` (bsdtar refuses raw bytes without it,
+ * GNU tar 1.34 warns that it ignores it).
  */
 export function encodeTarHeader(entry: TarEntryHeader): Buffer {
+  const longNames: Buffer[] = [];
   const pax: Array<[string, Buffer]> = [];
   const fields = ustarPathFields(entry.path);
-  if (fields === undefined) pax.push(["path", encodePath(entry.path)]);
+  if (fields === undefined) {
+    if (hasRawBytes(entry.path)) longNames.push(gnuLongName("L", encodePath(entry.path)));
+    else pax.push(["path", encodePath(entry.path)]);
+  }
   const link = entry.linkTarget ?? "";
   const linkName = ustarName(link, 100);
-  if (linkName === undefined) pax.push(["linkpath", encodePath(link)]);
-  const rawRecord =
-    (fields === undefined && hasRawBytes(entry.path)) || (linkName === undefined && hasRawBytes(link));
-  if (rawRecord) pax.unshift(["hdrcharset", BINARY]);
+  if (linkName === undefined) {
+    if (hasRawBytes(link)) longNames.push(gnuLongName("K", encodePath(link)));
+    else pax.push(["linkpath", encodePath(link)]);
+  }
   if (entry.size > MAX_OCTAL_11) pax.push(["size", ascii(String(entry.size))]);
   if (entry.mtime < 0 || entry.mtime > MAX_OCTAL_11) pax.push(["mtime", ascii(String(entry.mtime))]);
   if (entry.uid > MAX_OCTAL_7) pax.push(["uid", ascii(String(entry.uid))]);
@@ -65,8 +69,8 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
     typeFlag: TYPE_FLAGS[entry.type],
     linkName: linkName ?? asciiFallback(link),
   });
-  if (pax.length === 0) return header;
-  return Buffer.concat([paxHeader(entry, pax), header]);
+  if (pax.length > 0) longNames.push(paxHeader(entry, pax));
+  return longNames.length === 0 ? header : Buffer.concat([...longNames, header]);
 }
 
 /** Bytes of zero padding after `size` bytes of content. */
@@ -77,7 +81,7 @@ export function tarPadding(size: number): number {
 
 const EMPTY = Buffer.alloc(0);
 const SLASH = 0x2f;
-const BINARY = Buffer.from("BINARY");
+const LONG_LINK = ascii("././@LongLink");
 
 function ascii(text: string): Buffer {
   return Buffer.from(text, "latin1");
@@ -159,6 +163,23 @@ function ustarHeader(fields: UstarFields): Buffer {
 /** `value` as zero-padded octal filling `width - 1` digits, then NUL. */
 function writeOctal(block: Buffer, offset: number, width: number, value: number): void {
   block.write(`${value.toString(8).padStart(width - 1, "0")}\u0000`, offset, width, "latin1");
+}
+
+/** A GNU long-name record: `L` (the next entry's path) or `K` (its link target), NUL-terminated bytes. */
+function gnuLongName(typeFlag: "L" | "K", name: Buffer): Buffer {
+  const size = name.length + 1;
+  const header = ustarHeader({
+    name: LONG_LINK,
+    prefix: EMPTY,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size,
+    mtime: 0,
+    typeFlag,
+    linkName: EMPTY,
+  });
+  return Buffer.concat([header, name, Buffer.alloc(1 + tarPadding(size))]);
 }
 
 /** A pax extended header (`x`) carrying `records`, padded to whole 512-byte records. */
