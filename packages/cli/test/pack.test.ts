@@ -109,6 +109,20 @@ describe("strongbox pack", () => {
     ]);
   });
 
+  it("matches a rule of an --ignore-file holding a byte that is not UTF-8 against that byte", async () => {
+    // A Latin-1 "café.txt" beside "cafe.txt"; the rule names the Latin-1 one by its bytes, as git reads it.
+    await writeFile(Buffer.from(join(src, "caf\xe9.txt"), "latin1"), "latin-1 name");
+    await writeFile(join(src, "cafe.txt"), "ascii name");
+    await writeFile(join(temp.path, "rules.txt"), Buffer.from("caf\xe9.txt\n", "latin1"));
+    const run = await runCli(["pack", "server", "-o", "out.tar.gz", "--ignore-file", "rules.txt"], {
+      cwd: temp.path,
+    });
+
+    expect(run.code).toBe(0);
+    const names = await tarList(join(temp.path, "out.tar.gz"));
+    expect(names.filter((name) => name.startsWith("caf"))).toEqual(["cafe.txt"]);
+  });
+
   it.each<[string, number, string[], RegExp]>([
     ["a folder that does not exist", 1, ["pack", "missing", "-o", "out.tar.gz"], /does not exist/],
     ["a file instead of a folder", 1, ["pack", "server/latest.log", "-o", "out.tar.gz"], /is not a folder/],

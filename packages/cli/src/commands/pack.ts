@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import {
+  decodePath,
   formatBytes,
   measureSourceBeside,
   type PackResult,
@@ -91,8 +92,9 @@ function parseLevel(text: string | undefined): number | undefined {
 
 async function readIgnoreFile(path: string): Promise<string> {
   try {
-    // A byte-order mark starts the file, not its first rule (git drops it too).
-    return (await readFile(path, "utf8")).replace(/^\uFEFF/, "");
+    // Read as bytes, as the root's .pteroignore is: a rule with a byte that is not UTF-8 matches names
+    // holding that byte. A byte-order mark starts the file, not its first rule (git drops it too).
+    return decodePath(await readFile(path)).replace(/^\uFEFF/, "");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new StrongboxError("NOT_FOUND", `The ignore file "${path}" does not exist.`);
