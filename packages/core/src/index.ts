@@ -45,6 +45,7 @@ export type {
   BackupWarning,
   CreateBackupOptions,
   ListBackupsOptions,
+  ReplicaOptions,
   RestoreBackupOptions,
 } from "./manager/api.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
@@ -66,12 +67,14 @@ export type {
   ActivityEvent,
   ActivityEventName,
   Actor,
+  BackupCopy,
   BackupOwner,
   BackupPolicy,
   BackupRecord,
   CreateDecision,
   Decision,
   PolicyInput,
+  ReplicaSource,
   ServerState,
 } from "./manager/types.js";
 

@@ -8,6 +8,7 @@ import type { OperationProgress } from "./progress.js";
 import type { SharedLimiters } from "./rate-limits.js";
 import type { RecordOrder } from "./record-order.js";
 import { formatTimestamp } from "./records.js";
+import type { Replicator } from "./replicator.js";
 import type { RunQueue } from "./run-queue.js";
 import type {
   ActivityEvent,
@@ -43,6 +44,8 @@ export interface ManagerContext {
   order: RecordOrder;
   /** The limit on operations running at once. */
   queue: RunQueue;
+  /** Copies to the replica, when the manager has one (set once the context exists). */
+  replica?: Replicator;
 }
 
 type EventName = ActivityEvent["event"];
