@@ -1,9 +1,14 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { open, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPolicy } from "../../policy/src/index.js";
 import { createLocalStorage } from "../../storage-local/src/index.js";
 import { createS3Storage } from "../../storage-s3/src/index.js";
+import { startFaultProxy } from "../../storage-s3/test/helpers/fault-proxy.js";
 import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
 import {
   type ActivityEvent,
@@ -27,6 +32,8 @@ import {
 } from "./fixtures/manager-helpers.js";
 
 const SERVER = "srv-1";
+const CRASH_FIXTURE = fileURLToPath(new URL("./fixtures/crash-replica.ts", import.meta.url));
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 const FILES = { "server.properties": "motd=hello\n", "world/level.dat": "level-1" };
 
 let s3: FakeS3;
@@ -260,6 +267,34 @@ describe("copies that fail", () => {
     await manager.close();
   });
 
+  it("retries an S3 replica that answers 500, and copies once it answers again", async () => {
+    const proxy = await startFaultProxy(s3.endpoint);
+    try {
+      let down = true;
+      proxy.addFault({ match: (request) => down && request.method === "PUT", action: "error500" });
+      const replica = createS3Storage({ ...s3.options, endpoint: proxy.endpoint, prefix: `down-${++s3Run}` });
+      const waits: number[] = [];
+      const backoff = async (attempt: number) => {
+        waits.push(attempt);
+        down = false;
+      };
+      const { backUp, manager } = await setup(replica, { backoff });
+
+      const { record, copy } = await backUp();
+
+      expect(waits).toEqual([1]);
+      expect(copy.event).toBe("server:backup.replicate");
+      expect(record.copies).toMatchObject([{ disk: "s3", state: "copied" }]);
+      expect(await storedDigest(replica, archiveKey(SERVER, record.uuid))).toEqual({
+        checksum: record.checksum,
+        size: record.bytes,
+      });
+      await manager.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it("marks the copy failed after the last attempt, and copies it on the next recover", async () => {
     const dir = await dirs.make("replica-down");
     const blocker = join(dir, "blocker");
@@ -320,6 +355,63 @@ describe("copies that fail", () => {
       size: record.bytes,
     });
     await second.close();
+  });
+});
+
+describe("a crash with a copy pending", () => {
+  it("copies it when the next manager recovers", async () => {
+    const dir = await dirs.make("replica-kill");
+    const [primaryRoot, replicaRoot, serversRoot] = ["primary", "replica", "servers"].map((name) =>
+      join(dir, name),
+    ) as [string, string, string];
+    await writeTree(join(serversRoot, SERVER), FILES);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--conditions=source",
+        CRASH_FIXTURE,
+        primaryRoot,
+        replicaRoot,
+        serversRoot,
+        SERVER,
+      ],
+      { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+      const { uuid } = JSON.parse(line) as { uuid: string };
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+
+      const primary = createLocalStorage({ root: primaryRoot });
+      const replica = createLocalStorage({ root: replicaRoot });
+      expect((await createManifestCatalog(primary).get(SERVER, uuid))?.copies).toMatchObject([
+        { disk: "local", state: "pending" },
+      ]);
+      expect(await keysOf(replica)).toEqual([]);
+
+      const log = eventLog();
+      const manager = createBackupManager({
+        storage: primary,
+        serverRoot: (id) => join(serversRoot, id),
+        onActivity: log.listener,
+        replica: { storage: replica },
+      });
+      await manager.recover();
+      await log.next("server:backup.replicate", uuid);
+      const record = await manager.get(SERVER, uuid);
+      expect(record.copies).toMatchObject([{ state: "copied" }]);
+      expect(await storedDigest(replica, archiveKey(SERVER, uuid))).toEqual({
+        checksum: record.checksum,
+        size: record.bytes,
+      });
+      await manager.close();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
   });
 });
 
