@@ -40,7 +40,7 @@ export function createReplicator(context: ManagerContext, options: ReplicaOption
   const backoff = options.backoff ?? defaultBackoff;
   const storage = withKeyValidation(options.storage);
   const disk = storage.name;
-  // Reads from the primary and writes into the replica share the node's budget with backups and restores.
+  // Bytes put into the replica count against the node's budget, as those of backups and restores do.
   const putLimiters = limitersFor(archiveDirection(storage), context.limiters, undefined);
   const copier = createBackupCopier(context.storage, storage, putLimiters);
   const { retention } = options;
@@ -59,7 +59,7 @@ export function createReplicator(context: ManagerContext, options: ReplicaOption
   const warn = (record: BackupRecord, code: "REPLICA_FAILED" | "RETENTION_FAILED", message: string) =>
     context.onWarning({ server: record.server, backup: record.uuid, code, message });
 
-  /** Copies with retries; resolves with the error of the last attempt, `undefined` once copied. */
+  /** Copies with retries; resolves with the number of attempts, and the last one's error unless copied. */
   async function copyWithRetries(record: BackupRecord): Promise<{ error?: string; attempt: number }> {
     for (let attempt = 1; ; attempt++) {
       try {

@@ -34,8 +34,9 @@ export interface RestoreJob {
  * Checks the space (reading the archive's entries when the record does not give its size), runs the
  * before-hook, then streams the archive from storage into the server folder (from the replica when the
  * primary copy is missing or damaged). `extract` verifies the checksum before it changes anything in the
- * folder (it stages first), so a corrupt archive leaves the folder as it was. Emits `restore-complete` or `restore-fail`, runs the after-hook whatever happened once
- * the before-hook was reached, and rethrows the failure.
+ * folder (it stages first), so a corrupt archive leaves the folder as it was. Emits `restore-complete` or
+ * `restore-fail`, runs the after-hook whatever happened once the before-hook was reached, and rethrows
+ * the failure.
  */
 export async function runRestore(context: ManagerContext, job: RestoreJob): Promise<void> {
   const { record, actor, signal } = job;
