@@ -415,6 +415,28 @@ describe("a crash with a copy pending", () => {
   });
 });
 
+describe("replica options", () => {
+  type Case = (primary: StorageAdapter, other: StorageAdapter) => unknown;
+  it.each<[string, Case, RegExp]>([
+    ["no storage", () => ({}), /needs a storage adapter/],
+    ["the primary itself", (primary) => ({ storage: primary }), /is the primary storage itself/],
+    ["attempts of 0", (_, other) => ({ storage: other, attempts: 0 }), /attempts must be a whole number/],
+    [
+      "a backoff that is no function",
+      (_, other) => ({ storage: other, backoff: 5 }),
+      /backoff must be a function/,
+    ],
+  ])("refuses %s with INVALID_INPUT", async (_label, replica, message) => {
+    const dir = await dirs.make("replica-options");
+    const primary = createLocalStorage({ root: join(dir, "primary") });
+    const other = createLocalStorage({ root: join(dir, "replica") });
+    const options = replica(primary, other) as ReplicaOptions;
+    expect(() => createBackupManager({ storage: primary, serverRoot: () => dir, replica: options })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT", message: expect.stringMatching(message) }),
+    );
+  });
+});
+
 describe("replica retention", () => {
   it("keeps its own number of backups, independent of the primary's, and never a locked one", async () => {
     const replica = createLocalStorage({ root: join(await dirs.make("replica-store"), "r") });

@@ -68,7 +68,7 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     order: createRecordOrder(storage, { host, now, heartbeatMs, staleAfterMs }),
     queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
   };
-  if (options.replica) context.replica = createReplicator(context, options.replica);
+  if (options.replica) context.replica = createReplicator(context, options.replica, options.storage);
   const { catalog, policy, order } = context;
   const slots = createServerSlots();
   const records = createServerRecords(context, slots);

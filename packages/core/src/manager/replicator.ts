@@ -33,8 +33,19 @@ export interface Replicator {
   close(): Promise<void>;
 }
 
-/** Checks the replica options and creates the replicator of a manager. */
-export function createReplicator(context: ManagerContext, options: ReplicaOptions): Replicator {
+/**
+ * Checks the replica options and creates the replicator of a manager; `primary` is the manager's storage
+ * as the embedder gave it (before key validation wrapped it).
+ */
+export function createReplicator(
+  context: ManagerContext,
+  options: ReplicaOptions,
+  primary: StorageAdapter,
+): Replicator {
+  checkReplicaStorage(options.storage, primary);
+  if (options.backoff !== undefined && typeof options.backoff !== "function") {
+    throw new StrongboxError("INVALID_INPUT", "The replica's backoff must be a function (attempt, signal).");
+  }
   const attempts = wholeNumber(options.attempts ?? DEFAULT_ATTEMPTS, "attempts");
   const concurrency = wholeNumber(options.concurrency ?? 1, "concurrency");
   const backoff = options.backoff ?? defaultBackoff;
@@ -169,6 +180,20 @@ function replicaManifest(record: BackupRecord, disk: string): BackupRecord {
 async function defaultBackoff(attempt: number, signal: AbortSignal): Promise<void> {
   const ms = Math.min(FIRST_BACKOFF_MS * 4 ** (attempt - 1), MAX_BACKOFF_MS);
   await delay(ms, undefined, { signal }).catch(() => {});
+}
+
+/** A replica must be a storage adapter, and another one than the primary (copies onto itself protect nothing). */
+function checkReplicaStorage(replica: StorageAdapter | undefined, primary: StorageAdapter): void {
+  const adapter = replica as Partial<StorageAdapter> | undefined;
+  if (typeof adapter?.put !== "function" || typeof adapter.get !== "function") {
+    throw new StrongboxError("INVALID_INPUT", "The replica needs a storage adapter: `replica: { storage }`.");
+  }
+  if (adapter === primary) {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      "The replica is the primary storage itself; give it a second storage, ideally on another machine.",
+    );
+  }
 }
 
 function wholeNumber(value: number, name: string): number {
