@@ -240,6 +240,29 @@ describe("restore and download with a replica", () => {
   });
 });
 
+describe("copies in the background", () => {
+  it("never hold the server: the next backup runs while a copy is stuck, and is copied after it", async () => {
+    const stalling = stallArchives(createLocalStorage({ root: join(await dirs.make("replica-stall"), "r") }));
+    const { manager, log } = await setup(stalling.storage);
+    const first = await manager.create(SERVER);
+    expect((await manager.wait(SERVER, first.uuid)).is_successful).toBe(true);
+    await stalling.uploading;
+
+    const second = await manager.create(SERVER);
+    const done = await manager.wait(SERVER, second.uuid);
+
+    expect(done.is_successful).toBe(true);
+    expect(done.copies).toMatchObject([{ state: "pending" }]);
+    expect(log.events.some((event) => event.event === "server:backup.replicate")).toBe(false);
+    stalling.release();
+    await log.next("server:backup.replicate", first.uuid);
+    await log.next("server:backup.replicate", second.uuid);
+    const copied = (await manager.list(SERVER)).data.map((record) => record.copies?.[0]?.state);
+    expect(copied).toEqual(["copied", "copied"]);
+    await manager.close();
+  });
+});
+
 describe("copies that fail", () => {
   it("retries a replica that is down with backoff, and copies once it is up; the backup stays successful", async () => {
     const dir = await dirs.make("replica-down");
