@@ -21,8 +21,6 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 export interface Replicator {
   /** The replica storage, keys validated. */
   storage: StorageAdapter;
-  /** The replica's adapter name, as copies name it. */
-  disk: string;
   /** The copy state a backup's finished record starts with. */
   pending(): BackupCopy;
   /** Queues a copy of a backup; one already queued or being copied is not queued twice. Never rejects. */
@@ -128,7 +126,6 @@ export function createReplicator(
 
   const replicator: Replicator = {
     storage,
-    disk,
     pending: () => copyState(context, disk, "pending"),
     enqueue(server, uuid) {
       const key = `${server}/${uuid}`;
