@@ -348,6 +348,40 @@ describe("copies that fail", () => {
     await manager.close();
   });
 
+  it("stops retrying a backup deleted from the primary meanwhile, without a failure event", async () => {
+    const dir = await dirs.make("replica-down");
+    const blocker = join(dir, "blocker");
+    await writeFile(blocker, "");
+    const replica = createLocalStorage({ root: join(blocker, "replica") });
+    const waits: number[] = [];
+    let deleted: string | undefined;
+    const { manager, log } = await setup(replica, {
+      attempts: 3,
+      backoff: async (attempt) => {
+        waits.push(attempt);
+        if (deleted) await manager.delete(SERVER, deleted);
+        await rm(blocker, { force: true });
+      },
+    });
+    const first = await manager.create(SERVER);
+    deleted = first.uuid;
+    expect((await manager.wait(SERVER, first.uuid)).is_successful).toBe(true);
+
+    // Copies run one at a time: once the second is copied, the first's copy has ended.
+    const second = await manager.create(SERVER);
+    await manager.wait(SERVER, second.uuid);
+    await log.next("server:backup.replicate", second.uuid);
+
+    expect(waits).toEqual([1]);
+    const aboutFirst = log.events.filter((event) => event.backup === first.uuid).map(({ event }) => event);
+    expect(aboutFirst).toEqual(["server:backup.start", "server:backup.complete", "server:backup.delete"]);
+    expect(await keysOf(replica)).toEqual([
+      `${SERVER}/${second.uuid}.json`,
+      `${SERVER}/${second.uuid}.tar.gz`,
+    ]);
+    await manager.close();
+  });
+
   it("leaves a copy cut short by a stop pending, and makes it when the next manager starts", async () => {
     const dir = await dirs.make("replica-crash");
     const replicaRoot = join(dir, "replica");

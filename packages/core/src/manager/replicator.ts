@@ -68,8 +68,13 @@ export function createReplicator(
   const warn = (record: BackupRecord, code: "REPLICA_FAILED" | "RETENTION_FAILED", message: string) =>
     context.onWarning({ server: record.server, backup: record.uuid, code, message });
 
-  /** Copies with retries; resolves with the number of attempts, and the last one's error unless copied. */
-  async function copyWithRetries(record: BackupRecord): Promise<{ error?: string; attempt: number }> {
+  /**
+   * Copies with retries; resolves with the number of attempts, and the last one's error unless copied.
+   * `gone` when the backup was deleted from the primary while waiting to try again: nothing left to copy.
+   */
+  async function copyWithRetries(
+    record: BackupRecord,
+  ): Promise<{ error?: string; attempt: number; gone?: boolean }> {
     for (let attempt = 1; ; attempt++) {
       try {
         if (!(await copier.isPresent(record))) {
@@ -81,6 +86,7 @@ export function createReplicator(
         if (signal.aborted || attempt >= attempts) return { error: message, attempt };
         await backoff(attempt, signal);
         if (signal.aborted) return { error: message, attempt };
+        if (!(await context.catalog.get(record.server, record.uuid))) return { attempt, gone: true };
       }
     }
   }
@@ -88,9 +94,9 @@ export function createReplicator(
   async function replicate(server: string, uuid: string): Promise<void> {
     const record = await context.catalog.get(server, uuid);
     if (!record || backupStatus(record) !== "successful") return;
-    const { error, attempt } = await copyWithRetries(record);
+    const { error, attempt, gone } = await copyWithRetries(record);
     // Closed meanwhile: the record stays pending, and the next start tries again.
-    if (signal.aborted) return;
+    if (signal.aborted || gone) return;
     const copy = copyState(context, disk, error === undefined ? "copied" : "failed", error);
     const updated = await writeCopyState(context, server, uuid, copy).catch((caught: unknown) => {
       warn(record, "REPLICA_FAILED", `The copy's state could not be recorded: ${(caught as Error).message}`);
