@@ -174,6 +174,60 @@ describe("strongbox serve", () => {
   });
 });
 
+describe("strongbox serve --replica", () => {
+  it("copies each backup to the replica, trims it by its own rules, and downloads from it when the primary lost one", async () => {
+    const replica = join(temp.path, "replica");
+    const { origin } = await serve(["--replica", replica, "--replica-keep-last", "1"]);
+    const uuids: string[] = [];
+    for (const name of ["first", "second"]) {
+      const created = await api(origin, "/api/client/servers/srv-1/backups", {
+        method: "POST",
+        body: JSON.stringify({ name }),
+      });
+      const uuid = (await body(created)).attributes.uuid as string;
+      await logUntil((event) => event.event === "server:backup.replicate" && event.backup === uuid);
+      uuids.push(uuid);
+    }
+    const [first, second] = uuids as [string, string];
+
+    const shown = async (uuid: string) =>
+      (await body(api(origin, `/api/client/servers/srv-1/backups/${uuid}`))).attributes;
+    expect((await shown(first)).copies).toMatchObject([{ disk: "local", state: "removed" }]);
+    const record = await shown(second);
+    expect(record.copies).toMatchObject([{ disk: "local", state: "copied" }]);
+    // The replica is a store of its own: the CLI lists it as any storage.
+    const listed = await runCli(["list", "--storage", replica, "--server", "srv-1", "--json"]);
+    expect(
+      JSON.parse(listed.stdout).data.map((item: { attributes: { uuid: string } }) => item.attributes.uuid),
+    ).toEqual([second]);
+
+    await createLocalStorage({ root: storage }).delete(`srv-1/${second}.tar.gz`);
+    const link = await body(api(origin, `/api/client/servers/srv-1/backups/${second}/download`));
+    expect(link.attributes.url.startsWith(`${origin}/replica/download/backup?token=`)).toBe(true);
+    const archive = Buffer.from(await (await fetch(link.attributes.url)).arrayBuffer());
+    expect(`sha256:${createHash("sha256").update(archive).digest("hex")}`).toBe(record.checksum);
+    const events = await logUntil((event) => event.event === "server:backup.download");
+    expect(events.find((event) => event.event === "server:backup.download").properties).toEqual({
+      name: "second",
+      source: "replica",
+      reason: "the archive is missing from the primary storage",
+    });
+  });
+
+  it.each([
+    [["--replica-keep-last", "1"], /serve: the --replica-keep-\* rules need --replica <URL>/],
+    [
+      ["--replica", "elsewhere", "--replica-keep-last", "0"],
+      /--replica-keep-last must be a whole number of at least 1/,
+    ],
+    [["--replica", "elsewhere", "--replica-keep-within", "soon"], /--replica-keep-within/],
+  ])("refuses %j with one line and exit code 2", async (flags, reason) => {
+    const run = await runCli(["serve", "--storage", storage, "--servers-root", servers, ...flags]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(reason);
+  });
+});
+
 /**
  * A hook program: appends `{label, args, cwd, env}` (env: the `STRONGBOX_*` variables) to the log named
  * by its first argument. Label `refuse` then fails as a save-off that cannot save would; `block` waits

@@ -47,6 +47,7 @@ export type {
   ForgetOptions,
   ForgetResult,
   ListBackupsOptions,
+  ReplicaOptions,
   RestoreBackupOptions,
 } from "./manager/api.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
@@ -68,12 +69,14 @@ export type {
   ActivityEvent,
   ActivityEventName,
   Actor,
+  BackupCopy,
   BackupOwner,
   BackupPolicy,
   BackupRecord,
   CreateDecision,
   Decision,
   PolicyInput,
+  ReplicaSource,
   ServerState,
 } from "./manager/types.js";
 

@@ -1,6 +1,9 @@
 import type { BackupPage, BackupRecord } from "@strongbox/core";
 
-/** The `attributes` of a backup, exactly the panel API's names (no storage internals). */
+/**
+ * The `attributes` of a backup, exactly the panel API's names (no storage internals), plus one extra
+ * attribute with a replica: `copies`, each `{disk, state, at, error?}` (panel clients ignore it).
+ */
 export function backupAttributes(record: BackupRecord) {
   return {
     uuid: record.uuid,
@@ -12,6 +15,7 @@ export function backupAttributes(record: BackupRecord) {
     is_locked: record.is_locked,
     created_at: apiTimestamp(record.created_at),
     completed_at: record.completed_at === null ? null : apiTimestamp(record.completed_at),
+    ...(record.copies && { copies: record.copies.map((copy) => ({ ...copy, at: apiTimestamp(copy.at) })) }),
   };
 }
 

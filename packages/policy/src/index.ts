@@ -13,6 +13,7 @@ export { rotateToFit, rotationCandidates } from "./rotation.js";
 export { checkThrottle } from "./throttle.js";
 export type {
   Actor,
+  BackupCopy,
   BackupInput,
   BackupOwner,
   BackupPolicy,

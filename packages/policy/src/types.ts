@@ -57,6 +57,19 @@ export interface BackupRecord {
   source_bytes?: number;
   /** Regular files in a successful backup; absent like `source_bytes`. */
   files?: number;
+  /** The backup's copies in a replica storage; absent without a replica and on failed backups. */
+  copies?: BackupCopy[];
+}
+
+/** One copy of a backup in a replica storage, and its state (see `@strongbox/core`). */
+export interface BackupCopy {
+  /** The replica storage's adapter name. */
+  disk: string;
+  state: "pending" | "copied" | "failed" | "removed";
+  /** When `state` was set, ISO 8601. */
+  at: string;
+  /** Why the last attempt failed, for `failed`. */
+  error?: string;
 }
 
 /** Who asks for an action, and the permissions they hold (`backup.create`, `backup.delete`, ...). */

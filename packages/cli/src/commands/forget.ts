@@ -1,6 +1,5 @@
 import type { ForgetResult } from "@strongbox/core";
 import {
-  assertValidRetention,
   type RetentionDecision,
   type RetentionOptions,
   type RetentionPlan,
@@ -9,14 +8,9 @@ import {
 import { backupObject } from "../backup-views.js";
 import { type Command, expectPositionals, parseCommandArgs, UsageError } from "../command.js";
 import { plural } from "../format.js";
-import {
-  parseWholeNumber,
-  requireTarget,
-  TARGET_HELP,
-  TARGET_OPTIONS,
-  withManager,
-} from "../manager-from-flags.js";
+import { requireTarget, TARGET_HELP, TARGET_OPTIONS, withManager } from "../manager-from-flags.js";
 import { createOutput } from "../output.js";
+import { keepRuleHelp, keepRuleOptions, keepRulesFromFlags } from "../retention-flags.js";
 
 const USAGE = `Usage: strongbox forget --storage <URL> --server <ID> --keep-<rule> <n>... [options]
 
@@ -27,41 +21,16 @@ is newer than the oldest backup kept. Backups are deleted one at a time.
 
 Options:
 ${TARGET_HELP}
-      --keep-last <n>      Keep the newest n successful backups
-      --keep-hourly <n>    Keep the newest backup of each of the last n hours that have backups
-      --keep-daily <n>     ... of each of the last n days
-      --keep-weekly <n>    ... of each of the last n weeks
-      --keep-monthly <n>   ... of each of the last n months
-      --keep-yearly <n>    ... of each of the last n years
-      --keep-within <d>    Keep every backup made within d before the newest one: 1y5m7d2h
-                           (years, months, days, hours)
-      --time-zone <zone>   IANA zone of the hours, days, ... (default: this machine's, as restic)
+${keepRuleHelp("", 21)}
       --dry-run            Only list each backup with keep or remove and the rule that decided it
       --json               Print {object: "retention_plan", attributes: {dry_run, time_zone, decisions}}
   -h, --help               Show this help`;
 
-/** Each count flag and the retention option it sets. */
-const COUNT_FLAGS = {
-  "keep-last": "keepLast",
-  "keep-hourly": "keepHourly",
-  "keep-daily": "keepDaily",
-  "keep-weekly": "keepWeekly",
-  "keep-monthly": "keepMonthly",
-  "keep-yearly": "keepYearly",
-} as const;
-
 const OPTIONS = {
   ...TARGET_OPTIONS,
-  ...(Object.fromEntries(Object.keys(COUNT_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
-    keyof typeof COUNT_FLAGS,
-    { type: "string" }
-  >),
-  "keep-within": { type: "string" },
-  "time-zone": { type: "string" },
+  ...keepRuleOptions(""),
   "dry-run": { type: "boolean" },
 } as const;
-
-type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
 
 /** `strongbox forget --storage URL --server ID --keep-daily 7 ... [--dry-run]`. */
 export const command: Command = {
@@ -107,31 +76,11 @@ export const command: Command = {
 };
 
 /** The retention options the flags name; at least one keep rule, checked before the storage is opened. */
-function retentionFromFlags(values: Values): RetentionOptions {
-  const rules: RetentionOptions = {};
-  for (const [flag, option] of Object.entries(COUNT_FLAGS) as [
-    keyof typeof COUNT_FLAGS,
-    keyof RetentionOptions,
-  ][]) {
-    const count = parseWholeNumber("forget", flag, values[flag]);
-    if (count !== undefined) Object.assign(rules, { [option]: count });
-  }
-  if (values["keep-within"] !== undefined) rules.keepWithin = values["keep-within"];
-  if (Object.keys(rules).length === 0) {
-    // As restic: an empty policy would remove nothing, and most likely a rule was forgotten.
-    throw new UsageError('forget: name at least one --keep-* rule (see "strongbox forget --help").');
-  }
-  if (values["time-zone"] !== undefined) rules.timeZone = values["time-zone"];
-  try {
-    assertValidRetention(rules);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    const message = error.message
-      .replace("retention.keepWithin", "--keep-within")
-      .replace("retention.timeZone", "--time-zone");
-    throw new UsageError(`forget: ${message}`);
-  }
-  return rules;
+function retentionFromFlags(values: Readonly<Record<string, unknown>>): RetentionOptions {
+  const rules = keepRulesFromFlags("forget", values, "");
+  // As restic: an empty policy would remove nothing, and most likely a rule was forgotten.
+  if (rules) return rules;
+  throw new UsageError('forget: name at least one --keep-* rule (see "strongbox forget --help").');
 }
 
 /** A decision to remove that the manager did not carry out (the backup is in use), as a keep with the reason. */

@@ -10,12 +10,13 @@ import {
   createArchiveWorkers,
   createBackupManager,
   type RateLimits,
+  type ReplicaOptions,
   type StorageAdapter,
   StrongboxError,
   validateServerId,
 } from "@strongbox/core";
 import { ALL_PERMISSIONS, type ApiHandler, createBackupApi, staticTokens } from "@strongbox/http";
-import { createPolicy } from "@strongbox/policy";
+import { createPolicy, type RetentionOptions } from "@strongbox/policy";
 import { createDownloadHandler, type LocalStorage } from "@strongbox/storage-local";
 import {
   type Command,
@@ -26,6 +27,7 @@ import {
 } from "../command.js";
 import { parseRateLimit, parseWholeNumber } from "../manager-from-flags.js";
 import { requireDirectory, statOrUndefined } from "../paths.js";
+import { keepRuleHelp, keepRuleOptions, keepRulesFromFlags } from "../retention-flags.js";
 import { createCommandHooks } from "../serve-hooks.js";
 import { readHooksFile } from "../serve-hooks-config.js";
 import { openStorage } from "../storage-url.js";
@@ -54,6 +56,14 @@ Options:
       --base-url <URL>       Public address for local download links (default: the listening address)
   -h, --help                 Show this help
 
+Offsite copies:
+      --replica <URL>        Copy every successful backup to this second storage too (archive and
+                             manifest, checked on arrival, retried with backoff); restore and download
+                             use it when the primary copy is missing or damaged. Copies left pending
+                             or failed are tried again on start
+  The replica's own retention, over the backups it holds (default: it keeps all), as "forget" reads it:
+${keepRuleHelp("replica-", 28)}
+
 Local download links are signed with $STRONGBOX_DOWNLOAD_SECRET (at least 32 bytes); without it a
 random secret is made per run, so links stop working when the server restarts.`;
 
@@ -69,6 +79,8 @@ const OPTIONS = {
   "base-url": { type: "string" },
   "rate-limit": { type: "string" },
   hooks: { type: "string" },
+  replica: { type: "string" },
+  ...keepRuleOptions("replica-"),
 } as const;
 
 /** What the command line asks for. */
@@ -87,6 +99,10 @@ interface Settings {
   rateLimit: number | undefined;
   /** The hooks file. */
   hooks: string | undefined;
+  /** The replica's storage URL. */
+  replica: string | undefined;
+  /** The replica's keep rules; undefined: it keeps everything. */
+  replicaRetention: RetentionOptions | undefined;
 }
 
 /** `strongbox serve --storage URL --servers-root DIR`. */
@@ -117,6 +133,7 @@ export const command: Command = {
         create: true,
         downloads: { baseUrl: settings.baseUrl ?? address, secret: downloadSecret() },
       });
+      const replica = await openReplica(settings, context.cwd, address);
       // One pool of archive threads for the node: concurrent backups share the cores and its memory.
       const workers = createArchiveWorkers();
       const manager = createBackupManager({
@@ -127,6 +144,7 @@ export const command: Command = {
         ...(hooks && { hooks: createCommandHooks(hooks, { serverRoot }) }),
         ...(settings.rateLimit !== undefined && { rateLimits: everyDirection(settings.rateLimit) }),
         ...(settings.maxConcurrent !== undefined && { maxConcurrent: settings.maxConcurrent }),
+        ...(replica && { replica: replicaOptions(replica, settings.replicaRetention) }),
         onActivity: log?.write,
         onWarning: (warning) => context.stderr.write(`strongbox: warning: ${oneLine(warning.message)}\n`),
       });
@@ -134,7 +152,9 @@ export const command: Command = {
         const recovered = await manager.recover();
         if (recovered.length > 0)
           context.stderr.write(`strongbox: marked ${recovered.length} interrupted backup(s) failed\n`);
-        ready(createBackupApi({ manager, ...apiAccess(settings, context), ...localDownloads(storage) }));
+        ready(
+          createBackupApi({ manager, ...apiAccess(settings, context), ...localDownloads(storage, replica) }),
+        );
         context.stdout.write(`Listening on ${address}\n`);
         await aborted(context.signal);
         server.close();
@@ -175,7 +195,44 @@ function parseSettings(args: string[], cwd: string): Settings {
     baseUrl: values["base-url"],
     rateLimit: parseRateLimit("serve", values["rate-limit"]),
     hooks: hooks === undefined ? undefined : resolve(cwd, hooks),
+    replica: values.replica,
+    replicaRetention: replicaRetention(values),
   };
+}
+
+/** The replica's keep rules; refused without `--replica`, which they would have nothing to apply to. */
+function replicaRetention(values: Readonly<Record<string, unknown>>): RetentionOptions | undefined {
+  const rules = keepRulesFromFlags("serve", values, "replica-");
+  if (rules && values.replica === undefined) {
+    throw new UsageError(
+      'serve: the --replica-keep-* rules need --replica <URL> (see "strongbox serve --help").',
+    );
+  }
+  if (values.replica !== undefined && values.replica === values.storage) {
+    throw new UsageError("serve: --replica must name another storage than --storage.");
+  }
+  return rules;
+}
+
+/** Opens the replica's storage; a local one signs its own download links, served under `/replica`. */
+async function openReplica(
+  settings: Settings,
+  cwd: string,
+  address: string,
+): Promise<StorageAdapter | undefined> {
+  if (settings.replica === undefined) return undefined;
+  const baseUrl = `${(settings.baseUrl ?? address).replace(/\/+$/, "")}/replica`;
+  return openStorage(settings.replica, {
+    cwd,
+    create: true,
+    downloads: { baseUrl, secret: downloadSecret() },
+  });
+}
+
+function replicaOptions(storage: StorageAdapter, rules: RetentionOptions | undefined): ReplicaOptions {
+  // The keep rules alone: the replica has no limit, throttle or permissions of its own.
+  const retention = rules && createPolicy({ retention: rules, requirePermissions: false }).retention;
+  return { storage, ...(retention && { retention }) };
 }
 
 function everyDirection(rate: number): RateLimits {
@@ -234,12 +291,22 @@ function downloadSecret(): string | Uint8Array {
   return process.env.STRONGBOX_DOWNLOAD_SECRET || randomBytes(32);
 }
 
-/** The API serves `/download/backup` itself when the storage is a local folder. */
-function localDownloads(storage: StorageAdapter): { downloads?: ApiHandler } {
-  const local = storage as Partial<LocalStorage>;
-  return storage.name === "local" && local.downloads
-    ? { downloads: createDownloadHandler(local as LocalStorage) }
-    : {};
+/**
+ * The API serves `/download/backup` itself when the storage is a local folder, and `/replica/download/backup`
+ * when the replica is one.
+ */
+function localDownloads(...storages: (StorageAdapter | undefined)[]): { downloads?: ApiHandler } {
+  const handlers = storages.flatMap((storage) => {
+    const local = storage as Partial<LocalStorage> | undefined;
+    return local?.name === "local" && local.downloads ? [createDownloadHandler(local as LocalStorage)] : [];
+  });
+  if (handlers.length === 0) return {};
+  return {
+    async downloads(request, response) {
+      for (const handle of handlers) if (await handle(request, response)) return true;
+      return false;
+    },
+  };
 }
 
 /** An append-only JSON-lines file: one write per event, so lines never interleave. */

@@ -8,16 +8,43 @@ import type { OperationProgress } from "./progress.js";
 import type { RateLimit, RateLimits } from "./rate-limits.js";
 import type { Actor, BackupPolicy, BackupRecord, PolicyInput, ServerState } from "./types.js";
 
+/**
+ * A second storage that holds a copy of every successful backup (archive and manifest, as `migrate` writes
+ * them), so it is a store of its own that a manager or `strongbox list/restore --storage` can read. Copies
+ * run in the background after a backup completed, one queue for the manager, never holding the server.
+ */
+export interface ReplicaOptions {
+  /** Where the copies go. Keys are validated by the manager. */
+  storage: StorageAdapter;
+  /**
+   * The replica's own retention: which of the replica's backups to remove (uuids), asked after each copy
+   * with the replica's records (a backup locked on the primary shows as locked). Locked ones are never
+   * removed whatever it says. Default: the replica keeps everything. `createPolicy({retention}).retention`
+   * of `@strongbox/policy` builds one.
+   */
+  retention?: BackupPolicy["retention"];
+  /** Attempts per copy before its state becomes `failed` (default 5). */
+  attempts?: number;
+  /**
+   * Waits before the next attempt once attempt number `attempt` (from 1) failed; rejects or resolves early
+   * when `signal` aborts (the manager closes). Default: 2 s, then four times longer each time, at most 5 min.
+   */
+  backoff?: (attempt: number, signal: AbortSignal) => Promise<void>;
+  /** Copies running at once (default 1). */
+  concurrency?: number;
+}
+
 /** A non-fatal problem during an operation: a path skipped or changed while packed, a refresh that failed. */
 export interface BackupWarning {
   server: string;
   /** The backup's uuid. */
   backup: string;
   /**
-   * An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed), `RETENTION_FAILED`,
-   * or `HOOK_FAILED` (an after-hook threw or timed out; the operation's outcome stands).
+   * An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed), `RETENTION_FAILED`
+   * (on the primary or the replica), `HOOK_FAILED` (an after-hook threw or timed out; the operation's
+   * outcome stands), or `REPLICA_FAILED` (a copy's state could not be written to its record).
    */
-  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED" | "HOOK_FAILED";
+  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED" | "HOOK_FAILED" | "REPLICA_FAILED";
   /** The path concerned, for archive warnings. */
   path?: string;
   message: string;
@@ -29,6 +56,11 @@ export interface BackupManagerOptions {
   storage: StorageAdapter;
   /** Where records are kept; default: JSON manifests beside the archives (`createManifestCatalog`). */
   catalog?: BackupCatalog;
+  /**
+   * A second storage each successful backup is copied to (verified on arrival, retried with backoff), with
+   * its own retention; restore and download fall back to it when the primary copy is missing or damaged.
+   */
+  replica?: ReplicaOptions;
   /** Rules asked before each action; default: everything allowed. */
   policy?: BackupPolicy;
   /** The folder a server's files live in: what a backup reads and a restore writes. */
@@ -221,6 +253,8 @@ export interface BackupManager {
   /**
    * Marks failed the in-progress backups whose owner is gone (its process ended on this host, or it
    * stopped refreshing the record) and removes their partial archives. Returns the records it failed.
+   * With a replica, also queues again every copy its record shows `pending` or `failed` (left by a crash,
+   * or by a replica that was down).
    */
   recover(): Promise<BackupRecord[]>;
   /** Whether a backup or restore runs or waits for the server in this manager. */

@@ -8,6 +8,7 @@ import type { OperationProgress } from "./progress.js";
 import type { SharedLimiters } from "./rate-limits.js";
 import type { RecordOrder } from "./record-order.js";
 import { formatTimestamp } from "./records.js";
+import type { Replicator } from "./replicator.js";
 import type { RunQueue } from "./run-queue.js";
 import type {
   ActivityEvent,
@@ -45,6 +46,8 @@ export interface ManagerContext {
   queue: RunQueue;
   /** Whether this manager has an operation (a backup or its wrap-up, a restore) on a record's backup. */
   inUse: (record: BackupRecord) => boolean;
+  /** Copies to the replica, when the manager has one (set once the context exists). */
+  replica?: Replicator;
 }
 
 type EventName = ActivityEvent["event"];

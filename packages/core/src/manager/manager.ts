@@ -15,6 +15,8 @@ import { createRecordOrder } from "./record-order.js";
 import { backupStatus } from "./records.js";
 import { recoverAll, recoverIfAbandoned } from "./recover.js";
 import { removeBackup } from "./remove.js";
+import { downloadSource } from "./replica-fallback.js";
+import { createReplicator } from "./replicator.js";
 import { forgetBackups } from "./retention.js";
 import { checkMaxConcurrent, createRunQueue } from "./run-queue.js";
 import { createServerRecords } from "./server-records.js";
@@ -69,6 +71,7 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
     inUse: (record) => slots.find(record.server, record.uuid) !== undefined,
   };
+  if (options.replica) context.replica = createReplicator(context, options.replica, options.storage);
   const { catalog, policy, order } = context;
   const records = createServerRecords(context, slots);
   const ids = (server: string, uuid: string) => [validateServerId(server), validateBackupId(uuid)] as const;
@@ -108,18 +111,20 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
       if (backupStatus(record) !== "successful") throw notSuccessful(record, "downloaded");
       const { actor } = input;
       enforce(policy.download?.({ server: record.server, actor, now: now(), backups, backup: record }));
-      if (!storage.downloadUrl) {
+      const { storage: from, ...source } = await downloadSource(context, record);
+      if (!from.downloadUrl) {
         throw new StrongboxError(
           "STORAGE_ERROR",
-          `The ${storage.name} storage cannot hand out download links; fetch the archive through the storage itself.`,
-          { details: { disk: storage.name } },
+          `The ${from.name} storage cannot hand out download links; fetch the archive through the storage itself.`,
+          { details: { disk: from.name } },
         );
       }
-      const url = await storage.downloadUrl(archiveKey(record.server, record.uuid), {
+      const url = await from.downloadUrl(archiveKey(record.server, record.uuid), {
         ...(input.expiresIn === undefined ? {} : { expiresIn: input.expiresIn }),
         filename: downloadName(record),
       });
-      context.emit(activityEvent(context, "server:backup.download", record, actor, { name: record.name }));
+      const properties = { name: record.name, ...source };
+      context.emit(activityEvent(context, "server:backup.download", record, actor, properties));
       return url;
     },
 
@@ -207,7 +212,11 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
 
     forget: (server, input = {}) => forgetBackups(context, validateServerId(server), input),
 
-    recover: () => recoverAll(context, slots.runs),
+    async recover() {
+      const recovered = await recoverAll(context, slots.runs);
+      await context.replica?.resume();
+      return recovered;
+    },
 
     isBusy: (server) => slots.get(server) !== undefined,
 
@@ -223,7 +232,10 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
 
     rateLimits: () => context.limiters.current(),
 
-    close: () => slots.closeAll(),
+    async close() {
+      await slots.closeAll();
+      await context.replica?.close();
+    },
   };
 
   /**

@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
 import PQueue from "p-queue";
 import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
-import { limitRate } from "../io/rate-limit.js";
 import type { StorageAdapter } from "../storage/types.js";
 import { withKeyValidation } from "../storage/with-key-validation.js";
-import { type BackupCatalog, createManifestCatalog } from "./catalog.js";
-import { archiveKey, validateServerId } from "./keys.js";
-import { createProgressReporter, type OperationProgress, type ProgressReporter } from "./progress.js";
+import type { BackupCatalog } from "./catalog.js";
+import { createBackupCopier } from "./copy-backup.js";
+import { validateServerId } from "./keys.js";
+import { createProgressReporter, type OperationProgress } from "./progress.js";
 import { archiveDirection, checkRateLimit, limitersFor, type RateLimit } from "./rate-limits.js";
 import { backupStatus } from "./records.js";
 import type { BackupRecord } from "./types.js";
@@ -127,73 +126,27 @@ interface Copier {
 }
 
 function createCopier(options: MigrateOptions): Copier {
-  const from = withKeyValidation(options.from);
-  const to = withKeyValidation(options.to);
-  const source = createManifestCatalog(from);
-  const target = createManifestCatalog(to);
   const { signal } = options;
   // Created once, so every copy of this migration shares the one budget.
+  const to = withKeyValidation(options.to);
   const putLimiters = limitersFor(archiveDirection(to), undefined, options.rateLimit);
-
-  async function isPresent(record: BackupRecord): Promise<boolean> {
-    const copy = await target.get(record.server, record.uuid).catch(() => undefined);
-    if (!copy?.is_successful || copy.checksum !== record.checksum) return false;
-    const archive = await to.stat(archiveKey(record.server, record.uuid));
-    return archive?.size === record.bytes;
-  }
-
-  async function copyArchive(record: BackupRecord, progress: ProgressReporter): Promise<void> {
-    const key = archiveKey(record.server, record.uuid);
-    const hash = createHash("sha256");
-    let bytes = 0;
-    const stream = await from.get(key, signal ? { signal } : {});
-    const seen = tap(stream, (chunk) => {
-      hash.update(chunk);
-      bytes += chunk.byteLength;
-      progress.update({ bytes, files: 0, totalBytes: record.bytes });
-    });
-    const body = putLimiters.length > 0 ? limitRate(seen, putLimiters, signal) : seen;
-    try {
-      await to.put(key, body, signal ? { signal } : {});
-    } finally {
-      // A put that failed before reading must not leave the source open.
-      stream.destroy();
-    }
-    progress.flush();
-    const checksum = `sha256:${hash.digest("hex")}`;
-    if (checksum !== record.checksum || bytes !== record.bytes) {
-      await to.delete(key);
-      throw new StrongboxError(
-        "CHECKSUM_MISMATCH",
-        `The copy of backup ${record.uuid} does not match its record (${checksum}, ${bytes} bytes); the source archive may be damaged.`,
-        {
-          details: {
-            server: record.server,
-            backup: record.uuid,
-            expected: record.checksum,
-            actual: checksum,
-          },
-        },
-      );
-    }
-  }
+  const copier = createBackupCopier(withKeyValidation(options.from), to, putLimiters);
 
   return {
-    source,
+    source: copier.source,
     async migrate(record) {
       const names = { server: record.server, uuid: record.uuid, bytes: record.bytes };
       const status = backupStatus(record);
       if (status === "in_progress") return { ...names, status: "skipped", reason: "in_progress" };
       if (status === "failed") return { ...names, status: "skipped", reason: "failed_backup" };
       try {
-        if (await isPresent(record)) return { ...names, status: "skipped", reason: "already_present" };
+        if (await copier.isPresent(record)) return { ...names, status: "skipped", reason: "already_present" };
         const progress = createProgressReporter(options.onProgress, {
           server: record.server,
           backup: record.uuid,
           operation: "migrate",
         });
-        await copyArchive(record, progress);
-        await target.put({ ...record, disk: to.name });
+        await copier.copy(record, { progress, ...(signal ? { signal } : {}) });
         return { ...names, status: "copied" };
       } catch (error) {
         if (signal?.aborted) throw abortError(signal, "The migration");
@@ -201,15 +154,4 @@ function createCopier(options: MigrateOptions): Copier {
       }
     },
   };
-}
-
-/** Passes chunks through unchanged, showing each to `see` first; pulls only as fast as it is read. */
-async function* tap(
-  source: AsyncIterable<Uint8Array>,
-  see: (chunk: Uint8Array) => void,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    see(chunk);
-    yield chunk;
-  }
 }

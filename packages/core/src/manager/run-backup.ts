@@ -104,6 +104,7 @@ async function saveBackup(
     completed_at: formatTimestamp(context.now()),
     source_bytes: result.sourceBytes,
     files: result.files,
+    ...(context.replica && { copies: [context.replica.pending()] }),
   });
   job.recorded();
   context.emit(
@@ -113,6 +114,8 @@ async function saveBackup(
       checksum: result.checksum,
     }),
   );
+  // In the background, off the server's slot: the next backup never waits for a copy.
+  context.replica?.enqueue(server, uuid);
   return record;
 }
 

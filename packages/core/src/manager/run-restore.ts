@@ -3,13 +3,15 @@ import { resolvePackInput } from "../archive/pack/pack-input.js";
 import { isStrongboxError, throwIfAborted } from "../errors.js";
 import { parseIgnoreRules } from "../ignore.js";
 import { freeSpace } from "../io/disk-space.js";
+import type { StorageAdapter } from "../storage/types.js";
 import { activityEvent, failureReason, type ManagerContext } from "./context.js";
 import { runAfterHook, runHook } from "./hooks.js";
 import { archiveKey } from "./keys.js";
 import { createProgressReporter } from "./progress.js";
 import { limitersFor, type RateLimit } from "./rate-limits.js";
+import { primaryDamage } from "./replica-fallback.js";
 import { checkRestoreSpace, explainFullDisk, recordedRestoreSize, scannedRestoreSize } from "./space.js";
-import type { Actor, BackupRecord } from "./types.js";
+import type { Actor, BackupRecord, ReplicaSource } from "./types.js";
 
 /** One restore to run. */
 export interface RestoreJob {
@@ -30,10 +32,11 @@ export interface RestoreJob {
 
 /**
  * Checks the space (reading the archive's entries when the record does not give its size), runs the
- * before-hook, then streams the archive from storage into the server folder. `extract` verifies the
- * checksum before it changes anything in the folder (it stages first), so a corrupt archive leaves the
- * folder as it was. Emits `restore-complete` or `restore-fail`, runs the after-hook whatever happened once
- * the before-hook was reached, and rethrows the failure.
+ * before-hook, then streams the archive from storage into the server folder (from the replica when the
+ * primary copy is missing or damaged). `extract` verifies the checksum before it changes anything in the
+ * folder (it stages first), so a corrupt archive leaves the folder as it was. Emits `restore-complete` or
+ * `restore-fail`, runs the after-hook whatever happened once the before-hook was reached, and rethrows
+ * the failure.
  */
 export async function runRestore(context: ManagerContext, job: RestoreJob): Promise<void> {
   const { record, actor, signal } = job;
@@ -48,10 +51,13 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
     hooked = true;
     const before = { server: record.server, record: { ...record } };
     await runHook("beforeRestore", context.hooks.beforeRestore, before, context.hookTimeoutMs, signal);
-    await extractBackup(context, job);
+    const source = await extractBackup(context, job);
     job.recorded();
     context.emit(
-      activityEvent(context, "server:backup.restore-complete", record, actor, { name: record.name }),
+      activityEvent(context, "server:backup.restore-complete", record, actor, {
+        name: record.name,
+        ...source,
+      }),
     );
   } catch (caught) {
     const error = await explainFullDisk(
@@ -75,7 +81,12 @@ export async function runRestore(context: ManagerContext, job: RestoreJob): Prom
   if (failure) throw failure;
 }
 
-async function extractBackup(context: ManagerContext, job: RestoreJob): Promise<void> {
+/**
+ * Extracts the backup from the primary storage, or from the replica when the primary copy is missing or
+ * damaged (`extract` verifies before it changes the folder, so a failed first try left it as it was).
+ * Resolves with where it was read from when that was the replica; a failure of both throws the primary's.
+ */
+async function extractBackup(context: ManagerContext, job: RestoreJob): Promise<ReplicaSource> {
   const { record, signal } = job;
   const progress = createProgressReporter(context.onProgress, {
     server: record.server,
@@ -83,23 +94,35 @@ async function extractBackup(context: ManagerContext, job: RestoreJob): Promise<
     operation: "restore",
   });
   const keep = job.truncate && job.keepIgnored ? await keptRules(job.root, record) : undefined;
-  const source = await context.storage.get(archiveKey(record.server, record.uuid), { signal });
+  const extractFrom = async (storage: StorageAdapter) => {
+    const source = await storage.get(archiveKey(record.server, record.uuid), { signal });
+    try {
+      await extract(source, job.root, {
+        mode: job.truncate ? "truncate" : "merge",
+        expectedChecksum: record.checksum ?? undefined,
+        only: job.only,
+        workers: context.workers,
+        signal,
+        totalBytes: record.bytes,
+        onProgress: (counters) => progress.update(counters),
+        writeLimiters: limitersFor("write", context.limiters, job.rateLimit),
+        ...(keep ? { keep } : {}),
+      });
+    } finally {
+      source.destroy();
+    }
+    progress.flush();
+  };
   try {
-    await extract(source, job.root, {
-      mode: job.truncate ? "truncate" : "merge",
-      expectedChecksum: record.checksum ?? undefined,
-      only: job.only,
-      workers: context.workers,
-      signal,
-      totalBytes: record.bytes,
-      onProgress: (counters) => progress.update(counters),
-      writeLimiters: limitersFor("write", context.limiters, job.rateLimit),
-      ...(keep ? { keep } : {}),
-    });
-  } finally {
-    source.destroy();
+    await extractFrom(context.storage);
+    return {};
+  } catch (error) {
+    const { replica } = context;
+    const reason = replica && (await primaryDamage(context, record, error, signal));
+    if (!replica || !reason) throw error;
+    await extractFrom(replica.storage).catch(() => Promise.reject(error));
+    return { source: "replica", reason };
   }
-  progress.flush();
 }
 
 /**

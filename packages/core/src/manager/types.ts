@@ -32,6 +32,26 @@ export interface BackupRecord {
   source_bytes?: number;
   /** Regular files in a successful backup. Not part of the panel API; absent like `source_bytes`. */
   files?: number;
+  /**
+   * The backup's copies in a replica storage (see `BackupManagerOptions.replica`), one per replica disk.
+   * Absent when the manager has no replica, and on failed backups.
+   */
+  copies?: BackupCopy[];
+}
+
+/**
+ * One copy of a backup in a replica storage. `pending`: to be copied (queued, being copied, or waiting to
+ * try again); `copied`: the archive verified on arrival and its manifest is there; `failed`: every attempt
+ * failed (the manager tries again on its next `recover`); `removed`: the replica's retention removed it.
+ */
+export interface BackupCopy {
+  /** The replica storage's adapter name (`s3`, `local`, ...). */
+  disk: string;
+  state: "pending" | "copied" | "failed" | "removed";
+  /** When `state` was set, ISO 8601. */
+  at: string;
+  /** Why the last attempt failed (a sentence), for `failed`. */
+  error?: string;
 }
 
 /** The process that runs an in-progress backup, refreshed while it runs. */
@@ -114,13 +134,28 @@ export type ActivityEvent =
   | ActivityBase<"server:backup.start", { name: string; locked: boolean }>
   | ActivityBase<"server:backup.complete", { name: string; bytes: number; checksum: string }>
   | ActivityBase<"server:backup.fail", { name: string; error: string }>
-  | ActivityBase<"server:backup.download", { name: string }>
+  | ActivityBase<"server:backup.download", { name: string } & ReplicaSource>
   | ActivityBase<"server:backup.restore", { name: string; truncate: boolean }>
-  | ActivityBase<"server:backup.restore-complete", { name: string }>
+  | ActivityBase<"server:backup.restore-complete", { name: string } & ReplicaSource>
   | ActivityBase<"server:backup.restore-fail", { name: string; error: string }>
   | ActivityBase<"server:backup.lock", { name: string }>
   | ActivityBase<"server:backup.unlock", { name: string }>
-  | ActivityBase<"server:backup.delete", { name: string; failed: boolean }>;
+  | ActivityBase<"server:backup.delete", { name: string; failed: boolean }>
+  | ActivityBase<"server:backup.replicate", { name: string; disk: string }>
+  | ActivityBase<
+      "server:backup.replicate-fail",
+      { name: string; disk: string; error: string; attempts: number }
+    >;
+
+/**
+ * Set on a download or restore served from the replica: `source: "replica"` and why the primary copy was
+ * not used. Absent when the primary storage served it.
+ */
+export interface ReplicaSource {
+  source?: "replica";
+  /** What was wrong with the primary copy: missing, or not matching its checksum. */
+  reason?: string;
+}
 
 /** The event names of {@link ActivityEvent}. */
 export type ActivityEventName = ActivityEvent["event"];
