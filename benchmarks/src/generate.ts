@@ -21,7 +21,8 @@ export interface TreeInfo {
   ignore: string[];
 }
 
-class Bytes {
+/** Reproducible random bytes, numbers and text, all drawn from one keyed stream. */
+export class Bytes {
   private readonly cipher;
   private readonly text: Buffer;
   private seed = 0;

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { applyChurnDay } from "../src/churn.js";
 import { ensureTree, TREE_NAMES } from "../src/generate.js";
 import { checkTargets, median, renderMarkdown } from "../src/report.js";
 
@@ -73,5 +74,28 @@ describe("report", () => {
     expect(renderMarkdown({}, [{ tree, results: withLevel0, targets }])).toMatch(
       /\| tar \\\| pigz -1 \|.*\| 0\.90 \|/,
     );
+  });
+});
+
+describe("churn", () => {
+  it("changes the game-server tree the same way each time, and reports what it wrote", () => {
+    const runs = [temp(), temp()].map((dir) => {
+      const { root } = ensureTree(dir, "game-server", 0.01);
+      const before = digest(root);
+      const days = [1, 2, 3, 4].map((day) => applyChurnDay(root, day, 0.01));
+      return { root, before, after: digest(root), days };
+    });
+    const [a, b] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    expect(a.after).toBe(b.after);
+    expect(a.after).not.toBe(a.before);
+    expect(a.days).toEqual(b.days);
+    const changed = new Set(a.days.flatMap((day) => day.changed));
+    expect(changed).toContain("world/level.dat");
+    expect(changed).toContain("world/region/r.new-2.mca");
+    expect([...changed].some((path) => path.startsWith("plugins/") && path.endsWith(".jar"))).toBe(true);
+    expect([...changed].filter((path) => path.startsWith("config/")).length).toBeGreaterThan(0);
+    for (const day of a.days) {
+      expect(day.changed.some((path) => path.startsWith("world/region/"))).toBe(true);
+    }
   });
 });
