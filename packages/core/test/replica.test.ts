@@ -46,6 +46,7 @@ const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
 
 type ReplicaFactory = (dir: string) => StorageAdapter;
+type LocalStorage = ReturnType<typeof createLocalStorage>;
 const replicas: [string, ReplicaFactory][] = [
   ["local", (dir) => createLocalStorage({ root: join(dir, "replica") })],
   ["s3", () => createS3Storage({ ...s3.options, prefix: `replica-${++s3Run}` })],
@@ -106,7 +107,7 @@ async function setup(
   return { dir, root, primary, manager, log, backUp };
 }
 
-async function flipByte(storage: ReturnType<typeof createLocalStorage>, key: string): Promise<void> {
+async function flipByte(storage: LocalStorage, key: string): Promise<void> {
   const path = join(storage.root, key);
   const { size } = await stat(path);
   const file = await open(path, "r+");
@@ -150,41 +151,29 @@ describe.each(replicas)("a local primary with a %s replica", (_name, makeReplica
     await manager.close();
   });
 
-  it("restores from the replica when the primary archive is missing, and says so", async () => {
-    const replica = makeReplica(await dirs.make("replica-store"));
-    const { root, primary, manager, log, backUp } = await setup(replica);
-    const { record } = await backUp();
-    await primary.delete(archiveKey(SERVER, record.uuid));
-    await writeTree(root, { "world/level.dat": "changed", "new.txt": "new" });
-
-    await manager.restore(SERVER, record.uuid, { truncate: true });
-
-    expect(await readTree(root)).toEqual(FILES);
-    const complete = await log.next("server:backup.restore-complete", record.uuid);
-    expect(complete.properties).toEqual({
-      name: record.name,
-      source: "replica",
+  it.each([
+    {
+      damage: "is missing",
+      harm: (primary: LocalStorage, key: string) => primary.delete(key),
       reason: "the archive is missing from the primary storage",
-    });
-    await manager.close();
-  });
-
-  it("restores from the replica when the primary archive fails its checksum, the folder untouched until then", async () => {
+    },
+    {
+      damage: "fails its checksum",
+      harm: (primary: LocalStorage, key: string) => flipByte(primary, key),
+      reason: "the primary copy does not match its checksum",
+    },
+  ])("restores from the replica when the primary archive $damage, and says so", async ({ harm, reason }) => {
     const replica = makeReplica(await dirs.make("replica-store"));
     const { root, primary, manager, log, backUp } = await setup(replica);
     const { record } = await backUp();
-    await flipByte(primary, archiveKey(SERVER, record.uuid));
+    await harm(primary, archiveKey(SERVER, record.uuid));
     await writeTree(root, { "world/level.dat": "changed", "new.txt": "new" });
 
     await manager.restore(SERVER, record.uuid, { truncate: true });
 
     expect(await readTree(root)).toEqual(FILES);
     const complete = await log.next("server:backup.restore-complete", record.uuid);
-    expect(complete.properties).toEqual({
-      name: record.name,
-      source: "replica",
-      reason: "the primary copy does not match its checksum",
-    });
+    expect(complete.properties).toEqual({ name: record.name, source: "replica", reason });
     await manager.close();
   });
 });
