@@ -46,7 +46,9 @@ export type {
   CreateBackupOptions,
   ListBackupsOptions,
   RestoreBackupOptions,
+  VerifyBackupOptions,
 } from "./manager/api.js";
+export type { VerifySampleOptions } from "./manager/background-verify.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
 export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
@@ -69,6 +71,7 @@ export type {
   BackupOwner,
   BackupPolicy,
   BackupRecord,
+  BackupVerification,
   CreateDecision,
   Decision,
   PolicyInput,

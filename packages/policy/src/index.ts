@@ -17,6 +17,7 @@ export type {
   BackupOwner,
   BackupPolicy,
   BackupRecord,
+  BackupVerification,
   CreateDecision,
   CreateInput,
   Decision,

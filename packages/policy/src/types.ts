@@ -20,6 +20,9 @@ export type ErrorCode =
   | "INSUFFICIENT_SPACE"
   | "ABORTED";
 
+/** The outcome of reading a backup's archive back: it matched its record (`passed`) or not (`failed`). */
+export type BackupVerification = "passed" | "failed";
+
 /** The process that runs an in-progress backup. */
 export interface BackupOwner {
   host: string;
@@ -57,6 +60,15 @@ export interface BackupRecord {
   source_bytes?: number;
   /** Regular files in a successful backup; absent like `source_bytes`. */
   files?: number;
+  /**
+   * When the archive was last read back and checked against `checksum` and `bytes` (ISO 8601 with offset).
+   * Not part of the panel API; absent until the backup is first verified.
+   */
+  verified_at?: string;
+  /** The outcome of the check at `verified_at`: the archive matched its record, or not. */
+  verification?: BackupVerification;
+  /** What was wrong (a sentence), when `verification` is `failed`. */
+  verification_error?: string;
 }
 
 /** Who asks for an action, and the permissions they hold (`backup.create`, `backup.delete`, ...). */

@@ -9,6 +9,7 @@ describe("policy types match @strongbox/core's", () => {
   it("declares the same shapes as core", () => {
     expectTypeOf<Policy.ErrorCode>().toEqualTypeOf<Core.ErrorCode>();
     expectTypeOf<Policy.BackupRecord>().toEqualTypeOf<Core.BackupRecord>();
+    expectTypeOf<Policy.BackupVerification>().toEqualTypeOf<Core.BackupVerification>();
     expectTypeOf<Policy.Actor>().toEqualTypeOf<Core.Actor>();
     expectTypeOf<Policy.ServerState>().toEqualTypeOf<Core.ServerState>();
     expectTypeOf<Policy.Decision>().toEqualTypeOf<Core.Decision>();

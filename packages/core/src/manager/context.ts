@@ -43,6 +43,8 @@ export interface ManagerContext {
   order: RecordOrder;
   /** The limit on operations running at once. */
   queue: RunQueue;
+  /** Told of every backup that ended, once its server is free (verifies it when the manager is asked to). */
+  backupEnded: (record: BackupRecord) => void;
 }
 
 type EventName = ActivityEvent["event"];

@@ -9,8 +9,11 @@ export function backupNotFound(server: string, uuid: string): StrongboxError {
   });
 }
 
-/** `BACKUP_NOT_SUCCESSFUL`: only successful backups can be restored or downloaded. */
-export function notSuccessful(record: BackupRecord, action: "restored" | "downloaded"): StrongboxError {
+/** `BACKUP_NOT_SUCCESSFUL`: only successful backups can be restored, downloaded or verified. */
+export function notSuccessful(
+  record: BackupRecord,
+  action: "restored" | "downloaded" | "verified",
+): StrongboxError {
   const status = backupStatus(record);
   const state = status === "failed" ? "failed" : "is still in progress";
   return new StrongboxError(

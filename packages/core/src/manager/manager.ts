@@ -4,6 +4,7 @@ import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
 import { withKeyValidation } from "../storage/with-key-validation.js";
 import { createActivityEmitter } from "./activity.js";
 import type { BackupManager, BackupManagerOptions } from "./api.js";
+import { createBackgroundVerifier } from "./background-verify.js";
 import { createManifestCatalog } from "./catalog.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
 import { checkHooks } from "./hooks.js";
@@ -21,6 +22,7 @@ import { createServerSlots } from "./slots.js";
 import { startBackup } from "./start-backup.js";
 import { startRestore } from "./start-restore.js";
 import type { BackupRecord } from "./types.js";
+import { verifyBackup } from "./verify.js";
 
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_STALE_AFTER_MS = 60_000;
@@ -65,7 +67,11 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     workers: options.workers,
     order: createRecordOrder(storage, { host, now, heartbeatMs, staleAfterMs }),
     queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
+    backupEnded: (record) => {
+      if (options.verifyNewBackups) background.verifyNew(record);
+    },
   };
+  const background = createBackgroundVerifier(context);
   const { catalog, policy, order } = context;
   const slots = createServerSlots();
   const records = createServerRecords(context, slots);
@@ -219,7 +225,17 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
 
     rateLimits: () => context.limiters.current(),
 
-    close: () => slots.closeAll(),
+    async verify(server, uuid, input = {}) {
+      const record = await manager.get(server, uuid);
+      if (backupStatus(record) !== "successful") throw notSuccessful(record, "verified");
+      return verifyBackup(context, record, input.actor, input.signal);
+    },
+
+    verifySample: (input) => background.sample(input),
+
+    close: async () => {
+      await Promise.all([slots.closeAll(), background.close()]);
+    },
   };
 
   /**

@@ -32,7 +32,19 @@ export interface BackupRecord {
   source_bytes?: number;
   /** Regular files in a successful backup. Not part of the panel API; absent like `source_bytes`. */
   files?: number;
+  /**
+   * When the archive was last read back and checked against `checksum` and `bytes` (ISO 8601 with offset).
+   * Not part of the panel API; absent until the backup is first verified.
+   */
+  verified_at?: string;
+  /** The outcome of the check at `verified_at`: the archive matched its record, or not. */
+  verification?: BackupVerification;
+  /** What was wrong (a sentence), when `verification` is `failed`. */
+  verification_error?: string;
 }
+
+/** The outcome of reading a backup's archive back: it matched its record (`passed`) or not (`failed`). */
+export type BackupVerification = "passed" | "failed";
 
 /** The process that runs an in-progress backup, refreshed while it runs. */
 export interface BackupOwner {
@@ -120,7 +132,9 @@ export type ActivityEvent =
   | ActivityBase<"server:backup.restore-fail", { name: string; error: string }>
   | ActivityBase<"server:backup.lock", { name: string }>
   | ActivityBase<"server:backup.unlock", { name: string }>
-  | ActivityBase<"server:backup.delete", { name: string; failed: boolean }>;
+  | ActivityBase<"server:backup.delete", { name: string; failed: boolean }>
+  | ActivityBase<"server:backup.verify", { name: string; bytes: number; checksum: string }>
+  | ActivityBase<"server:backup.verify-fail", { name: string; error: string }>;
 
 /** The event names of {@link ActivityEvent}. */
 export type ActivityEventName = ActivityEvent["event"];
