@@ -154,7 +154,7 @@ export interface ThrottleOptions {
  * failed backup takes no bucket (it restores nothing): it stays while it is newer than the oldest backup
  * the keep rules keep, and goes when older, unless the keep rules remove no successful backup at all. The caps (`maxAgeMs`, `maxTotalBytes`) apply after the keep rules and remove even
  * what a keep rule kept. Whatever the rules say, locked and in-progress backups, backups whose `created_at`
- * does not parse, and the newest successful backup always stay; a locked backup takes its place in the
+ * does not parse, the newest successful backup and the last one that verified successfully always stay; a locked backup takes its place in the
  * buckets like any other (as a restic snapshot kept by `--keep-tag`).
  */
 export interface RetentionOptions {
