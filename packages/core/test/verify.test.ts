@@ -111,7 +111,9 @@ describe.each(adapters)("verify on %s storage", (_name, factory) => {
 
     expect(verified).toMatchObject({ verification: "failed", is_locked: true, checksum: done.checksum });
     expect(verified.verification_error).toMatch(
-      /^The archive \(15 bytes, sha256:[0-9a-f]{64}\) does not match/,
+      new RegExp(
+        `^Backup ${done.uuid} is damaged: its archive \\(15 bytes, sha256:[0-9a-f]{64}\\) does not match`,
+      ),
     );
     const listed = (await manager.list(SERVER)).data[0];
     expect(listed).toMatchObject({ uuid: done.uuid, verification: "failed" });
@@ -131,7 +133,7 @@ describe.each(adapters)("verify on %s storage", (_name, factory) => {
 
     expect(verified).toMatchObject({
       verification: "failed",
-      verification_error: "The archive is missing from the storage.",
+      verification_error: `The archive of backup ${done.uuid} is missing from the storage.`,
     });
   });
 

@@ -53,7 +53,7 @@ describe("verification over HTTP", () => {
     expect(page.json.data[0].attributes).toMatchObject({
       uuid,
       verification: "failed",
-      verification_error: expect.stringMatching(/^The archive \(3 bytes, sha256:/),
+      verification_error: expect.stringMatching(/ is damaged: its archive \(3 bytes, sha256:/),
     });
     expect(await api.event("server:backup.verify-fail", uuid)).toMatchObject({
       properties: { error: verified.json.attributes.verification_error },

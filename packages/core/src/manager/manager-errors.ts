@@ -18,7 +18,7 @@ export function notSuccessful(
   const state = status === "failed" ? "failed" : "is still in progress";
   return new StrongboxError(
     "BACKUP_NOT_SUCCESSFUL",
-    `Only a successful backup can be ${action}; this one ${state}.`,
+    `Only a successful backup can be ${action}; backup ${record.uuid} ${state}.`,
     {
       details: { server: record.server, backup: record.uuid, status },
     },

@@ -58,7 +58,7 @@ async function checkArchive(
   signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   const archive = await openArchive(context, record, signal);
-  if (!archive) return "The archive is missing from the storage.";
+  if (!archive) return `The archive of backup ${record.uuid} is missing from the storage.`;
   const progress = createProgressReporter(context.onProgress, {
     server: record.server,
     backup: record.uuid,
@@ -81,7 +81,7 @@ async function checkArchive(
   progress.flush();
   const checksum = `sha256:${hash.digest("hex")}`;
   if (checksum === record.checksum && bytes === record.bytes) return undefined;
-  return `The archive (${bytes} bytes, ${checksum}) does not match its record (${record.bytes} bytes, ${record.checksum}).`;
+  return `Backup ${record.uuid} is damaged: its archive (${bytes} bytes, ${checksum}) does not match its record (${record.bytes} bytes, ${record.checksum}).`;
 }
 
 /** The archive's stream, or `undefined` when the storage no longer has it. */
