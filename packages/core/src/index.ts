@@ -50,6 +50,8 @@ export type {
 } from "./manager/api.js";
 export type { VerifySampleOptions } from "./manager/background-verify.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
+export { type DrillOptions, type DrillReport, MAX_DIFFERENCES } from "./manager/drill.js";
+export type { DrillDifference } from "./manager/drill-compare.js";
 export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
 export { createBackupManager } from "./manager/manager.js";

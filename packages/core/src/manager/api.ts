@@ -4,6 +4,7 @@ import type { StorageAdapter } from "../storage/types.js";
 import type { ActivityListener, ListenerErrorHandler } from "./activity.js";
 import type { VerifySampleOptions } from "./background-verify.js";
 import type { BackupCatalog } from "./catalog.js";
+import type { DrillOptions, DrillReport } from "./drill.js";
 import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
 import type { RateLimit, RateLimits } from "./rate-limits.js";
@@ -213,6 +214,14 @@ export interface BackupManager {
    * that could not be read is left out with a `VERIFICATION_FAILED` warning.
    */
   verifySample(options: VerifySampleOptions): Promise<BackupRecord[]>;
+  /**
+   * A restore drill: restores a successful backup into a temporary folder (never the server's) with the
+   * safe extract, checksum first, compares every entry with the archive's listing (names, kinds, sizes,
+   * sha256 of each file computed from the archive stream, link targets) and removes the folder whatever
+   * happens. Resolves with the report, `passed` or not; throws when the backup cannot be restored at all
+   * (`CHECKSUM_MISMATCH`, `UNSAFE_ARCHIVE_ENTRY`, `BACKUP_NOT_SUCCESSFUL`, ...).
+   */
+  drill(server: string, uuid: string, options?: DrillOptions): Promise<DrillReport>;
   /** Resolves with the record once the backup has finished, successful or failed. */
   wait(server: string, uuid: string, options?: { signal?: AbortSignal }): Promise<BackupRecord>;
   /**

@@ -12,7 +12,7 @@ export function backupNotFound(server: string, uuid: string): StrongboxError {
 /** `BACKUP_NOT_SUCCESSFUL`: only successful backups can be restored, downloaded or verified. */
 export function notSuccessful(
   record: BackupRecord,
-  action: "restored" | "downloaded" | "verified",
+  action: "restored" | "downloaded" | "verified" | "drilled",
 ): StrongboxError {
   const status = backupStatus(record);
   const state = status === "failed" ? "failed" : "is still in progress";

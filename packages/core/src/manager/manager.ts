@@ -7,6 +7,7 @@ import type { BackupManager, BackupManagerOptions } from "./api.js";
 import { createBackgroundVerifier } from "./background-verify.js";
 import { createManifestCatalog } from "./catalog.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { drillBackup } from "./drill.js";
 import { checkHooks } from "./hooks.js";
 import { pageOptions } from "./inputs.js";
 import { archiveKey, validateBackupId, validateServerId } from "./keys.js";
@@ -232,6 +233,12 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     },
 
     verifySample: (input) => background.sample(input),
+
+    async drill(server, uuid, input = {}) {
+      const record = await manager.get(server, uuid);
+      if (backupStatus(record) !== "successful") throw notSuccessful(record, "drilled");
+      return drillBackup(context, record, input);
+    },
 
     close: async () => {
       await Promise.all([slots.closeAll(), background.close()]);
