@@ -94,6 +94,12 @@ export type {
   SkipReason,
   StopSchedulerOptions,
 } from "./schedule/types.js";
+export {
+  createVerificationScheduler,
+  type VerificationRun,
+  type VerificationScheduler,
+  type VerificationSchedulerOptions,
+} from "./schedule/verification-scheduler.js";
 
 // storage
 export {
