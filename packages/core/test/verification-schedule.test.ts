@@ -85,7 +85,7 @@ describe("createVerificationScheduler", () => {
     await vi.advanceTimersByTimeAsync(24 * HOUR);
     const secondRun = await second;
     expect(secondRun.status === "finished" && secondRun.verified.map((r) => r.uuid)).toEqual([c, a]);
-    expect((await manager.get(SERVER, c)).verified_at).toBe("2025-01-16T04:30:00.000+00:00");
+    expect((await manager.get(SERVER, c!)).verified_at).toBe("2025-01-16T04:30:00.000+00:00");
   });
 
   it("checks its options when made", async () => {
