@@ -249,6 +249,22 @@ describe("verify on local storage", () => {
     expect((await manager.get(SERVER, done.uuid)).verified_at).toBeUndefined();
   });
 
+  it("cancels background verifications when the manager closes, recording nothing", async () => {
+    const { storage, manager, backup, options } = await setup(local);
+    const [first, second] = [await backup(), await backup()];
+    const stalled = stallArchives(storage);
+    const reader = createBackupManager({ ...options, storage: stalled.storage });
+    const sampling = reader.verifySample({ count: 2 }).catch((error: unknown) => error);
+    await stalled.downloading;
+
+    await reader.close();
+
+    expect(await sampling).toMatchObject({ code: "ABORTED" });
+    for (const { uuid } of [first, second]) {
+      expect((await manager.get(SERVER, uuid)).verified_at).toBeUndefined();
+    }
+  });
+
   it("samples the least recently verified backups, never verified ones first", async () => {
     const { manager, backup } = await setup(local);
     const [a, b, c] = [await backup(), await backup(), await backup()];

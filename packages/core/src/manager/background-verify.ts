@@ -86,8 +86,8 @@ export function createBackgroundVerifier(context: ManagerContext): BackgroundVer
     },
 
     async close() {
+      // Queued verifications hold this signal too: they reject at once, the running one stops reading.
       closing.abort(new StrongboxError("ABORTED", "The verification was cancelled: the manager closed."));
-      queue.clear();
       await queue.onIdle();
     },
   };
