@@ -276,6 +276,14 @@ describe("verify on local storage", () => {
     expect(second.map((record) => record.uuid)).toEqual([a.uuid, b.uuid]);
     expect(await manager.verifySample({ count: 0 })).toEqual([]);
     expect(await manager.verifySample({ count: 5, servers: ["srv-9"] })).toEqual([]);
+    await expect(manager.verifySample({ count: 1, servers: ["../srv-1"] })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
+    const stopped = new AbortController();
+    stopped.abort();
+    await expect(manager.verifySample({ count: 1, signal: stopped.signal })).rejects.toMatchObject({
+      code: "ABORTED",
+    });
   });
 
   it("refuses a sample size that is not a count or a fraction", async () => {

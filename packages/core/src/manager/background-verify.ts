@@ -1,6 +1,7 @@
 import PQueue from "p-queue";
-import { isStrongboxError, StrongboxError } from "../errors.js";
+import { abortError, isStrongboxError, StrongboxError } from "../errors.js";
 import type { ManagerContext } from "./context.js";
+import { validateServerId } from "./keys.js";
 import { backupStatus } from "./records.js";
 import type { BackupRecord } from "./types.js";
 import { verifyBackup } from "./verify.js";
@@ -38,7 +39,7 @@ export function createBackgroundVerifier(context: ManagerContext): BackgroundVer
   /** Verifies one backup in turn; `undefined` when it could not be (a warning says why). */
   async function inTurn(record: BackupRecord, signal?: AbortSignal): Promise<BackupRecord | undefined> {
     const both = signal ? AbortSignal.any([signal, closing.signal]) : closing.signal;
-    return queue.add(
+    const verified = queue.add(
       async () => {
         try {
           return await verifyBackup(context, record, undefined, both);
@@ -51,6 +52,10 @@ export function createBackgroundVerifier(context: ManagerContext): BackgroundVer
       },
       { signal: both },
     );
+    // A verification stopped while it waited rejects with the signal's own reason: make it `ABORTED`.
+    return verified.catch((error: unknown) => {
+      throw both.aborted ? abortError(both, "The verification") : error;
+    });
   }
 
   function warn(record: BackupRecord, error: unknown): void {
@@ -70,7 +75,7 @@ export function createBackgroundVerifier(context: ManagerContext): BackgroundVer
 
     async sample(options) {
       const size = sampleSizer(options);
-      const servers = options.servers ?? (await context.catalog.servers());
+      const servers = options.servers?.map(validateServerId) ?? (await context.catalog.servers());
       const candidates: BackupRecord[] = [];
       for (const server of servers) {
         const records = await context.catalog.list(server);
