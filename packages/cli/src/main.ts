@@ -28,8 +28,12 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: () => import("./commands/restore.js"),
   },
   verify: {
-    summary: "Check a backup's archive against its checksum",
+    summary: "Check a backup's archive against its checksum and record the outcome",
     load: () => import("./commands/verify.js"),
+  },
+  drill: {
+    summary: "Restore a backup into a temporary folder and compare it with its listing",
+    load: () => import("./commands/drill.js"),
   },
   lock: { summary: "Lock a backup so it cannot be deleted", load: () => import("./commands/lock.js") },
   unlock: { summary: "Unlock a backup", load: () => import("./commands/unlock.js") },

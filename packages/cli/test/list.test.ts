@@ -91,11 +91,11 @@ describe("strongbox list", () => {
 
     expect(run).toMatchObject({ code: 0, stderr: "" });
     const lines = run.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^UUID +STATUS +SIZE +CREATED \(UTC\) +LOCKED +NAME$/);
+    expect(lines[0]).toMatch(/^UUID +STATUS +SIZE +CREATED \(UTC\) +LOCKED +VERIFIED +NAME$/);
     expect(lines.slice(1, -1)).toHaveLength(2);
     for (const row of lines.slice(1, -1)) {
       expect(row).toMatch(
-        /^[0-9a-f-]{36} +successful +\d+ B +\d{4}-\d\d-\d\d \d\d:\d\d +no +(one|two|three)$/,
+        /^[0-9a-f-]{36} +successful +\d+ B +\d{4}-\d\d-\d\d \d\d:\d\d +no +- +(one|two|three)$/,
       );
     }
     expect(lines.at(-1)).toBe("Page 1 of 2 (3 backups).");

@@ -444,3 +444,37 @@ describe("strongbox serve --max-concurrent", () => {
     );
   });
 });
+
+describe("strongbox serve --verify-new", () => {
+  it("reads every new backup back once written: the event is logged and the API shows it passed", async () => {
+    const { origin, exited } = await serve(["--verify-new", "--verify-schedule", "30 4 * * *"]);
+    const created = await api(origin, "/api/client/servers/srv-1/backups", { method: "POST" });
+    const uuid = (await body(created)).attributes.uuid as string;
+
+    const events = await logUntil((event) => event.event === "server:backup.verify" && event.backup === uuid);
+
+    expect(events.map((event) => event.event)).toEqual([
+      "server:backup.start",
+      "server:backup.complete",
+      "server:backup.verify",
+    ]);
+    const record = (await body(api(origin, `/api/client/servers/srv-1/backups/${uuid}`))).attributes;
+    expect(record).toMatchObject({ is_successful: true, verification: "passed" });
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("refuses a sample that is neither a count nor a share, and a sample without a schedule, with exit code 2", async () => {
+    const base = ["serve", "--storage", storage, "--servers-root", servers, "--port", "0"];
+    const [badShare, alone] = await Promise.all([
+      runCli([...base, "--verify-schedule", "@daily", "--verify-sample", "150%"]),
+      runCli([...base, "--verify-sample", "5"]),
+    ]);
+    expect(badShare).toMatchObject({ code: 2, stdout: "" });
+    expect(badShare.stderr).toMatch(
+      /^strongbox: serve: --verify-sample must be a count [^\n]+not "150%"\.\n$/,
+    );
+    expect(alone).toMatchObject({ code: 2, stdout: "" });
+    expect(alone.stderr).toBe("strongbox: serve: --verify-sample needs --verify-schedule.\n");
+  });
+});

@@ -24,6 +24,21 @@ describe("strongbox verify", () => {
     );
   });
 
+  it("records the outcome, which list shows: passed, then FAILED once the archive is damaged", async () => {
+    const list = ["list", "--storage", fx.storage, "--server", "srv-1"];
+    expect((await runCli(args(backup.uuid))).code).toBe(0);
+    expect((await runCli(list)).stdout).toMatch(new RegExp(`^${backup.uuid} .* no +passed +Nightly$`, "m"));
+
+    await writeFile(join(fx.storage, "srv-1", `${backup.uuid}.tar.gz`), "rot");
+    expect((await runCli(args(backup.uuid))).code).toBe(1);
+
+    expect((await runCli(list)).stdout).toMatch(new RegExp(`^${backup.uuid} .* no +FAILED +Nightly$`, "m"));
+    const shown = await runJson(["list", ...list.slice(1), "--json"]);
+    expect(shown).toMatchObject({
+      data: [{ attributes: { uuid: backup.uuid, verification: "failed", verification_error: /is damaged/ } }],
+    });
+  });
+
   it("prints the backup with --json", async () => {
     const document = await runJson(args(backup.uuid));
 

@@ -49,8 +49,12 @@ export type {
   ListBackupsOptions,
   ReplicaOptions,
   RestoreBackupOptions,
+  VerifyBackupOptions,
 } from "./manager/api.js";
+export type { VerifySampleOptions } from "./manager/background-verify.js";
 export { type BackupCatalog, createManifestCatalog } from "./manager/catalog.js";
+export { type DrillOptions, type DrillReport, MAX_DIFFERENCES } from "./manager/drill.js";
+export type { DrillDifference } from "./manager/drill-compare.js";
 export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
 export { createBackupManager } from "./manager/manager.js";
@@ -73,6 +77,7 @@ export type {
   BackupOwner,
   BackupPolicy,
   BackupRecord,
+  BackupVerification,
   CreateDecision,
   Decision,
   PolicyInput,
@@ -94,6 +99,12 @@ export type {
   SkipReason,
   StopSchedulerOptions,
 } from "./schedule/types.js";
+export {
+  createVerificationScheduler,
+  type VerificationRun,
+  type VerificationScheduler,
+  type VerificationSchedulerOptions,
+} from "./schedule/verification-scheduler.js";
 
 // storage
 export {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   createReadStream,
@@ -127,6 +127,29 @@ describe("sparse files from real tools", () => {
       expect(listed.map(([path]) => path)).toContain("data/zz-after.txt");
     });
   }
+
+  test("hashFiles gives each file the sha256 of its content, a sparse file's holes as zeros", async () => {
+    const source = writeSource();
+    const sha256 = (path: string) =>
+      createHash("sha256")
+        .update(readFileSync(join(source, path)))
+        .digest("hex");
+    for (const [name, produce] of Object.entries(producers)) {
+      const archive = join(root, `${name.replace(/\W+/g, "-")}.tar.gz`);
+      produce(source, archive);
+      const hashed: Record<string, string | undefined> = {};
+      for await (const entry of contents(createReadStream(archive), { hashFiles: true })) {
+        hashed[entry.path] = entry.sha256;
+      }
+      expect(hashed, name).toEqual({
+        ".": undefined,
+        data: undefined,
+        "before.txt": sha256("before.txt"),
+        "data/disk.img": sha256("data/disk.img"),
+        "data/zz-after.txt": sha256("data/zz-after.txt"),
+      });
+    }
+  });
 
   test("an old GNU sparse file with many extension blocks, then more entries", async () => {
     // 60 runs: the header's 4, then three extension blocks of 21.

@@ -155,6 +155,15 @@ export function backupRoutes(manager: BackupManager, servers: ServerDirectory): 
       },
     },
     {
+      method: "POST",
+      pattern: path(`${BACKUP}/verify`),
+      permission: "backup.read",
+      run: async ({ server, backup, actor }) => ({
+        status: 200,
+        body: backupObject(await manager.verify(server, backup, { actor })),
+      }),
+    },
+    {
       method: "DELETE",
       pattern: path(BACKUP),
       permission: "backup.delete",

@@ -1,8 +1,9 @@
 import type { BackupPage, BackupRecord } from "@strongbox/core";
 
 /**
- * The `attributes` of a backup, exactly the panel API's names (no storage internals), plus one extra
- * attribute with a replica: `copies`, each `{disk, state, at, error?}` (panel clients ignore it).
+ * The `attributes` of a backup: the panel API's names (no storage internals), then the extra attributes
+ * panel clients ignore: `copies` with a replica (each `{disk, state, at, error?}`) and those of a backup
+ * that was read back ({@link verificationAttributes}).
  */
 export function backupAttributes(record: BackupRecord) {
   return {
@@ -16,6 +17,21 @@ export function backupAttributes(record: BackupRecord) {
     created_at: apiTimestamp(record.created_at),
     completed_at: record.completed_at === null ? null : apiTimestamp(record.completed_at),
     ...(record.copies && { copies: record.copies.map((copy) => ({ ...copy, at: apiTimestamp(copy.at) })) }),
+    ...verificationAttributes(record),
+  };
+}
+
+/**
+ * Extra attributes, present once a backup was verified (so a backup never verified has exactly the
+ * panel's shape): `verified_at` (the panel's time form), `verification` (`passed` or `failed`), and
+ * `verification_error` (what was wrong) when it failed.
+ */
+export function verificationAttributes(record: BackupRecord) {
+  if (record.verified_at === undefined || record.verification === undefined) return {};
+  return {
+    verified_at: apiTimestamp(record.verified_at),
+    verification: record.verification,
+    ...(record.verification_error === undefined ? {} : { verification_error: record.verification_error }),
   };
 }
 

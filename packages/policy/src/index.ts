@@ -18,6 +18,7 @@ export type {
   BackupOwner,
   BackupPolicy,
   BackupRecord,
+  BackupVerification,
   CreateDecision,
   CreateInput,
   Decision,

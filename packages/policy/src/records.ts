@@ -15,6 +15,14 @@ export function isFailed(backup: BackupRecord): boolean {
   return backup.completed_at !== null && !backup.is_successful;
 }
 
+/**
+ * The newest backup whose archive was last read back and matched its record (`verification: "passed"`):
+ * the one copy known good, which neither rotation nor retention may remove.
+ */
+export function lastVerified(backups: readonly BackupRecord[]): BackupRecord | undefined {
+  return datedNewestFirst(backups).find((backup) => isSuccessful(backup) && backup.verification === "passed");
+}
+
 /** The backup's creation time in epoch milliseconds, or NaN when `created_at` does not parse. */
 export function createdAtMs(backup: BackupRecord): number {
   return Date.parse(backup.created_at);

@@ -2,7 +2,7 @@ import { createCalendar, localTimeZone } from "./calendar.js";
 import { formatDuration, plural } from "./duration.js";
 import { hasKeepRules, keepRulesReason, keptByRules } from "./keep-rules.js";
 import { assertValidRetention } from "./options.js";
-import { createdAtMs, datedNewestFirst, isInProgress, isSuccessful } from "./records.js";
+import { createdAtMs, datedNewestFirst, isInProgress, isSuccessful, lastVerified } from "./records.js";
 import type { BackupRecord, PolicyInput, RetentionOptions } from "./types.js";
 
 /** What retention does with one backup, and why. */
@@ -10,7 +10,7 @@ export interface RetentionDecision {
   backup: BackupRecord;
   action: "keep" | "remove";
   /**
-   * `keep`: every reason it stays (`locked`, `in progress`, `newest successful`, `last`, `hourly`, `daily`,
+   * `keep`: every reason it stays (`locked`, `in progress`, `newest successful`, `last verified`, `last`, `hourly`, `daily`,
    * `weekly`, `monthly`, `yearly`, `within 7d`, `undated`, or `no rule removes it`). `remove`: the one rule
    * that removes it.
    */
@@ -32,13 +32,14 @@ export interface RetentionPlan {
 /**
  * Applies {@link RetentionOptions} to a server's backups without deleting anything: restic's keep rules
  * first, then the age and size caps. Never removes a locked or in-progress backup, one whose `created_at`
- * does not parse, or the newest successful backup: no rule must leave a server with nothing to restore.
+ * does not parse, the newest successful backup, or the last one that verified successfully: no rule must
+ * leave a server with nothing to restore, nor with only copies no one has read back.
  * @throws RangeError on invalid options (a count below 1, a malformed `keepWithin`, an unknown `timeZone`).
  */
 export function retentionPlan(input: PolicyInput, options: RetentionOptions): RetentionPlan {
   assertValidRetention(options);
   const newestFirst = datedNewestFirst(input.backups);
-  const pins = pinned(input.backups, newestFirst.find(isSuccessful));
+  const pins = pinned(input.backups, newestFirst.find(isSuccessful), lastVerified(input.backups));
   const removable = newestFirst.filter((backup) => !pins.has(backup));
   // Keyed by record, not by uuid in a plain object: a uuid is data and could be `__proto__`.
   const removed = new Map<BackupRecord, string>();
@@ -94,7 +95,11 @@ export function retentionPlan(input: PolicyInput, options: RetentionOptions): Re
 }
 
 /** The backups no rule may remove, with why. */
-function pinned(backups: readonly BackupRecord[], newestSuccessful: BackupRecord | undefined) {
+function pinned(
+  backups: readonly BackupRecord[],
+  newestSuccessful: BackupRecord | undefined,
+  newestVerified: BackupRecord | undefined,
+) {
   const pins = new Map<BackupRecord, string[]>();
   for (const backup of backups) {
     const reasons: string[] = [];
@@ -102,6 +107,7 @@ function pinned(backups: readonly BackupRecord[], newestSuccessful: BackupRecord
     if (isInProgress(backup)) reasons.push("in progress");
     if (Number.isNaN(createdAtMs(backup))) reasons.push("undated");
     if (backup === newestSuccessful) reasons.push("newest successful");
+    if (backup === newestVerified) reasons.push("last verified");
     if (reasons.length > 0) pins.set(backup, reasons);
   }
   return pins;

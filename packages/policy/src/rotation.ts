@@ -1,17 +1,21 @@
 import { limitReached } from "./limit.js";
-import { datedOldestFirst, isFailed, isSuccessful } from "./records.js";
+import { datedOldestFirst, isFailed, isSuccessful, lastVerified } from "./records.js";
 import type { BackupRecord, CreateDecision } from "./types.js";
 
 /**
  * The backups rotation may delete, in the order it deletes them: failed backups first, locked or not,
  * oldest first (they hold no archive, so nothing restorable is lost; a lock protects an archive), then
- * unlocked successful ones, oldest first. In-progress and locked successful backups are never touched.
+ * unlocked successful ones, oldest first. In-progress and locked successful backups are never touched,
+ * nor the last backup that verified successfully ({@link lastVerified}).
  * Taking failed ones first matters: a scheduled backup that keeps failing would otherwise eat one good
  * backup per run.
  */
 export function rotationCandidates(backups: readonly BackupRecord[]): BackupRecord[] {
   const dated = datedOldestFirst(backups);
-  return [...dated.filter(isFailed), ...dated.filter((backup) => isSuccessful(backup) && !backup.is_locked)];
+  const verified = lastVerified(backups);
+  const rotatable = (backup: BackupRecord) =>
+    isSuccessful(backup) && !backup.is_locked && backup !== verified;
+  return [...dated.filter(isFailed), ...dated.filter(rotatable)];
 }
 
 /**

@@ -20,6 +20,9 @@ export type ErrorCode =
   | "INSUFFICIENT_SPACE"
   | "ABORTED";
 
+/** The outcome of reading a backup's archive back: it matched its record (`passed`) or not (`failed`). */
+export type BackupVerification = "passed" | "failed";
+
 /** The process that runs an in-progress backup. */
 export interface BackupOwner {
   host: string;
@@ -57,6 +60,15 @@ export interface BackupRecord {
   source_bytes?: number;
   /** Regular files in a successful backup; absent like `source_bytes`. */
   files?: number;
+  /**
+   * When the archive was last read back and checked against `checksum` and `bytes` (ISO 8601 with offset).
+   * Not part of the panel API; absent until the backup is first verified.
+   */
+  verified_at?: string;
+  /** The outcome of the check at `verified_at`: the archive matched its record, or not. */
+  verification?: BackupVerification;
+  /** What was wrong (a sentence), when `verification` is `failed`. */
+  verification_error?: string;
   /** The backup's copies in a replica storage; absent without a replica and on failed backups. */
   copies?: BackupCopy[];
 }
@@ -155,7 +167,7 @@ export interface ThrottleOptions {
  * failed backup takes no bucket (it restores nothing): it stays while it is newer than the oldest backup
  * the keep rules keep, and goes when older, unless the keep rules remove no successful backup at all. The caps (`maxAgeMs`, `maxTotalBytes`) apply after the keep rules and remove even
  * what a keep rule kept. Whatever the rules say, locked and in-progress backups, backups whose `created_at`
- * does not parse, and the newest successful backup always stay; a locked backup takes its place in the
+ * does not parse, the newest successful backup and the last one that verified successfully always stay; a locked backup takes its place in the
  * buckets like any other (as a restic snapshot kept by `--keep-tag`).
  */
 export interface RetentionOptions {

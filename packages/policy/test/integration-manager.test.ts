@@ -271,6 +271,22 @@ describe.each(ADAPTERS)("the manager with createPolicy on the $name adapter", (a
       expect(deletes[0]).not.toHaveProperty("actor");
     });
 
+    it("keeps the last backup that verified successfully, through rotation and retention", async () => {
+      const { manager, storage, backup, uuids } = await setup(adapter, {
+        policy: { maxBackups: 2, retention: { keepLast: 1 } },
+      });
+      const verified = await backup({ name: "verified" });
+      expect((await manager.verify(SERVER, verified.uuid)).verification).toBe("passed");
+      // keepLast 1 would remove it; it stays as the last backup known to read back whole.
+      const next = await backup({ name: "never verified" });
+      expect(await uuids()).toEqual([next.uuid, verified.uuid]);
+
+      // At the limit a scheduled backup rotates out the newer one, not the verified one.
+      const scheduled = await backup({ name: "scheduled", scheduled: true });
+      expect(await uuids()).toEqual([scheduled.uuid, verified.uuid]);
+      expect(await storage.stat(archiveKey(SERVER, verified.uuid))).toBeDefined();
+    });
+
     it("refuses a scheduled create at the limit when only locked backups are left", async () => {
       const { manager, backup, uuids } = await setup(adapter, { policy: { maxBackups: 2 } });
       await backup({ name: "locked 1", locked: true });

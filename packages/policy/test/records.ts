@@ -1,4 +1,4 @@
-import type { BackupPolicy, BackupRecord, PolicyInput } from "../src/index.js";
+import type { BackupPolicy, BackupRecord, BackupVerification, PolicyInput } from "../src/index.js";
 
 /** The fixed clock every test decides at. */
 export const NOW = new Date("2025-01-15T12:00:00.000Z");
@@ -16,7 +16,15 @@ export function record(
     locked = false,
     bytes,
     at,
-  }: { status?: Status; ageMs?: number; locked?: boolean; bytes?: number; at?: string } = {},
+    verification,
+  }: {
+    status?: Status;
+    ageMs?: number;
+    locked?: boolean;
+    bytes?: number;
+    at?: string;
+    verification?: BackupVerification;
+  } = {},
 ): BackupRecord {
   const created = at === undefined ? new Date(NOW.getTime() - ageMs) : new Date(at);
   return {
@@ -31,6 +39,7 @@ export function record(
     created_at: created.toISOString().replace("Z", "+00:00"),
     completed_at: status === "in_progress" ? null : created.toISOString(),
     disk: "local",
+    ...(verification === undefined ? {} : { verified_at: NOW.toISOString(), verification }),
   };
 }
 

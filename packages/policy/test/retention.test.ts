@@ -157,6 +157,21 @@ describe("retentionPlan", () => {
     expect(plan.remove.length).toBeGreaterThan(0);
   });
 
+  it.each<RetentionOptions>([{ keepLast: 1 }, { maxAgeMs: 1 }, { maxTotalBytes: 1 }])(
+    "never removes the last backup that verified successfully: %o",
+    (options) => {
+      const backups = [
+        record("newest", { ageMs: MINUTE, verification: "failed" }),
+        record("verified", { ageMs: DAY, verification: "passed" }),
+        record("older-verified", { ageMs: 2 * DAY, verification: "passed" }),
+        record("never-verified", { ageMs: 3 * DAY }),
+      ];
+      const plan = retentionPlan(input(backups), options);
+      expect(uuids(plan.keep)).toEqual(["newest", "verified"]);
+      expect(plan.decisions[1]).toMatchObject({ action: "keep", reasons: ["last verified"] });
+    },
+  );
+
   it("keeps the input order and leaves the input untouched (a dry run)", () => {
     const backups = Object.freeze(
       [aged("old", 3 * DAY), aged("new", MINUTE), aged("mid", 2 * DAY)].map((b) => Object.freeze(b)),

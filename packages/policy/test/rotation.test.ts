@@ -103,6 +103,18 @@ describe("rotateToFit", () => {
 });
 
 describe("rotationCandidates", () => {
+  it("never offers the last backup that verified successfully, even the oldest", () => {
+    const backups = [
+      record("b1", at(1, { verification: "failed" })),
+      record("b2", at(2)),
+      record("b3", at(3, { verification: "passed" })),
+      record("b4", at(4, { verification: "passed" })),
+    ];
+    expect(rotationCandidates(backups).map((b) => b.uuid)).toEqual(["b4", "b2", "b1"]);
+    expect(rotateToFit(backups, 2)).toEqual({ ok: true, rotate: ["b4", "b2", "b1"] });
+    expect(rotateToFit(backups, 1)).toMatchObject({ ok: false, code: "BACKUP_LIMIT_REACHED" });
+  });
+
   it("lists failed backups (locked ones too), then unlocked successful ones, each oldest first", () => {
     const undatable = { ...record("undatable"), created_at: "not a date" };
     const backups = [

@@ -10,6 +10,7 @@ describe("policy types match @strongbox/core's", () => {
     expectTypeOf<Policy.ErrorCode>().toEqualTypeOf<Core.ErrorCode>();
     expectTypeOf<Policy.BackupRecord>().toEqualTypeOf<Core.BackupRecord>();
     expectTypeOf<Policy.BackupCopy>().toEqualTypeOf<Core.BackupCopy>();
+    expectTypeOf<Policy.BackupVerification>().toEqualTypeOf<Core.BackupVerification>();
     expectTypeOf<Policy.Actor>().toEqualTypeOf<Core.Actor>();
     expectTypeOf<Policy.ServerState>().toEqualTypeOf<Core.ServerState>();
     expectTypeOf<Policy.Decision>().toEqualTypeOf<Core.Decision>();

@@ -9,6 +9,7 @@ import {
   type ActivityEvent,
   createArchiveWorkers,
   createBackupManager,
+  createVerificationScheduler,
   type RateLimits,
   type ReplicaOptions,
   type StorageAdapter,
@@ -54,6 +55,13 @@ Options:
       --hooks <FILE>         Run the commands a JSON file names before and after each backup and
                              restore (default: none); see the README
       --base-url <URL>       Public address for local download links (default: the listening address)
+      --verify-new           Read every new backup back once written and check its sha256 (default:
+                             off; it doubles the reads of every backup)
+      --verify-schedule <CRON>
+                             Verify a sample of the stored backups on this cron schedule, read in this
+                             machine's time zone (e.g. "30 4 * * *"), least recently verified first
+      --verify-sample <N|P%> Backups per scheduled verification: a count, or a share such as 10%
+                             (default 10%)
   -h, --help                 Show this help
 
 Offsite copies:
@@ -81,6 +89,9 @@ const OPTIONS = {
   hooks: { type: "string" },
   replica: { type: "string" },
   ...keepRuleOptions("replica-"),
+  "verify-new": { type: "boolean" },
+  "verify-schedule": { type: "string" },
+  "verify-sample": { type: "string" },
 } as const;
 
 /** What the command line asks for. */
@@ -103,6 +114,9 @@ interface Settings {
   replica: string | undefined;
   /** The replica's keep rules; undefined: it keeps everything. */
   replicaRetention: RetentionOptions | undefined;
+  verifyNew: boolean;
+  /** The sample verification's cron expression and size, when asked for. */
+  verifySchedule: { cron: string; count?: number; fraction?: number } | undefined;
 }
 
 /** `strongbox serve --storage URL --servers-root DIR`. */
@@ -145,9 +159,12 @@ export const command: Command = {
         ...(settings.rateLimit !== undefined && { rateLimits: everyDirection(settings.rateLimit) }),
         ...(settings.maxConcurrent !== undefined && { maxConcurrent: settings.maxConcurrent }),
         ...(replica && { replica: replicaOptions(replica, settings.replicaRetention) }),
+        verifyNewBackups: settings.verifyNew,
         onActivity: log?.write,
         onWarning: (warning) => context.stderr.write(`strongbox: warning: ${oneLine(warning.message)}\n`),
       });
+      const verifier =
+        settings.verifySchedule && createVerificationScheduler({ manager, ...settings.verifySchedule });
       try {
         const recovered = await manager.recover();
         if (recovered.length > 0)
@@ -156,10 +173,12 @@ export const command: Command = {
           createBackupApi({ manager, ...apiAccess(settings, context), ...localDownloads(storage, replica) }),
         );
         context.stdout.write(`Listening on ${address}\n`);
+        verifier?.start();
         await aborted(context.signal);
         server.close();
         server.closeIdleConnections();
       } finally {
+        await verifier?.stop({ cancel: true });
         // Cancels what runs: each backup is marked failed and its partial archive removed.
         await manager.close();
         await workers.close();
@@ -197,6 +216,8 @@ function parseSettings(args: string[], cwd: string): Settings {
     hooks: hooks === undefined ? undefined : resolve(cwd, hooks),
     replica: values.replica,
     replicaRetention: replicaRetention(values),
+    verifyNew: values["verify-new"] ?? false,
+    verifySchedule: verifySchedule(values["verify-schedule"], values["verify-sample"]),
   };
 }
 
@@ -233,6 +254,25 @@ function replicaOptions(storage: StorageAdapter, rules: RetentionOptions | undef
   // The keep rules alone: the replica has no limit, throttle or permissions of its own.
   const retention = rules && createPolicy({ retention: rules, requirePermissions: false }).retention;
   return { storage, ...(retention && { retention }) };
+}
+
+/** `--verify-schedule` with `--verify-sample` (a count, or a share like `10%`; default 10%). */
+function verifySchedule(cron: string | undefined, sample: string | undefined): Settings["verifySchedule"] {
+  if (cron === undefined) {
+    if (sample !== undefined) throw new UsageError("serve: --verify-sample needs --verify-schedule.");
+    return undefined;
+  }
+  const text = sample ?? "10%";
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (percent) {
+    const fraction = Number(percent[1]) / 100;
+    if (fraction > 0 && fraction <= 1) return { cron, fraction };
+  } else if (/^\d+$/.test(text) && Number(text) >= 1) {
+    return { cron, count: Number(text) };
+  }
+  throw new UsageError(
+    `serve: --verify-sample must be a count of backups (1 or more) or a share from 0% to 100% such as 10%, not "${text}".`,
+  );
 }
 
 function everyDirection(rate: number): RateLimits {

@@ -148,6 +148,8 @@ export interface ArchiveEntry {
   mtime: Date;
   /** Symlink or hard link target. */
   linkTarget?: string;
+  /** sha256 (hex) of a regular file's content, when listed with `hashFiles`. */
+  sha256?: string;
 }
 
 /** Where an archive is read from: a readable stream or any async iterable of bytes. */

@@ -2,7 +2,9 @@ import type { ArchiveWorkers } from "../archive/archive-workers.js";
 import type { ArchiveWarningCode } from "../archive/types.js";
 import type { StorageAdapter } from "../storage/types.js";
 import type { ActivityListener, ListenerErrorHandler } from "./activity.js";
+import type { VerifySampleOptions } from "./background-verify.js";
 import type { BackupCatalog } from "./catalog.js";
+import type { DrillOptions, DrillReport } from "./drill.js";
 import type { OperationHooks } from "./hooks.js";
 import type { OperationProgress } from "./progress.js";
 import type { RateLimit, RateLimits } from "./rate-limits.js";
@@ -42,9 +44,16 @@ export interface BackupWarning {
   /**
    * An archive warning code, `HEARTBEAT_FAILED` (the record could not be refreshed), `RETENTION_FAILED`
    * (on the primary or the replica), `HOOK_FAILED` (an after-hook threw or timed out; the operation's
-   * outcome stands), or `REPLICA_FAILED` (a copy's state could not be written to its record).
+   * outcome stands), `REPLICA_FAILED` (a copy's state could not be written to its record), or
+   * `VERIFICATION_FAILED` (a background verification could not read the storage; nothing was recorded).
    */
-  code: ArchiveWarningCode | "HEARTBEAT_FAILED" | "RETENTION_FAILED" | "HOOK_FAILED" | "REPLICA_FAILED";
+  code:
+    | ArchiveWarningCode
+    | "HEARTBEAT_FAILED"
+    | "RETENTION_FAILED"
+    | "HOOK_FAILED"
+    | "REPLICA_FAILED"
+    | "VERIFICATION_FAILED";
   /** The path concerned, for archive warnings. */
   path?: string;
   message: string;
@@ -103,6 +112,20 @@ export interface BackupManagerOptions {
    * refreshed; a waiting one holds no worker or stream, so memory does not grow with the queue.
    */
   maxConcurrent?: number;
+  /**
+   * Read every new successful backup back once it is written, as {@link BackupManager.verify} does, in
+   * the background (one verification at a time, under the `read` limit). Default `false`: it doubles the
+   * reads of every backup, and on S3 the egress; a periodic sample (`createVerificationScheduler`) also
+   * reaches new backups, in turn.
+   */
+  verifyNewBackups?: boolean;
+}
+
+/** Options of {@link BackupManager.verify}. */
+export interface VerifyBackupOptions {
+  actor?: Actor;
+  /** Cancels the read; nothing is recorded then. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link BackupManager.create}. */
@@ -243,6 +266,31 @@ export interface BackupManager {
    * are never removed. Throws the policy's refusal for `options.actor` before removing anything.
    */
   forget(server: string, options?: ForgetOptions): Promise<ForgetResult>;
+  /**
+   * Reads a successful backup's archive back from the storage (streaming, under the manager's `read`
+   * limit) and checks its sha256 and size against the record. Records the outcome in the record
+   * (`verified_at`, `verification`, and `verification_error` saying what was wrong) and emits
+   * `server:backup.verify` or `server:backup.verify-fail`; resolves with the updated record either way. A
+   * missing archive counts as failed. Throws `BACKUP_NOT_SUCCESSFUL` for a failed or running backup,
+   * `NOT_FOUND` when it was deleted meanwhile (its record is not brought back), and the storage's error
+   * or `ABORTED` when it could not be read (nothing recorded: that proves nothing about the archive).
+   */
+  verify(server: string, uuid: string, options?: VerifyBackupOptions): Promise<BackupRecord>;
+  /**
+   * Verifies a sample of the stored successful backups, one at a time in the background queue: those
+   * never verified first, then the least recently verified, so repeated samples cover every backup (as
+   * restic's `check --read-data-subset`). Resolves with the records verified (passed or failed); a backup
+   * that could not be read is left out with a `VERIFICATION_FAILED` warning.
+   */
+  verifySample(options: VerifySampleOptions): Promise<BackupRecord[]>;
+  /**
+   * A restore drill: restores a successful backup into a temporary folder (never the server's) with the
+   * safe extract, checksum first, compares every entry with the archive's listing (names, kinds, sizes,
+   * sha256 of each file computed from the archive stream, link targets) and removes the folder whatever
+   * happens. Resolves with the report, `passed` or not; throws when the backup cannot be restored at all
+   * (`CHECKSUM_MISMATCH`, `UNSAFE_ARCHIVE_ENTRY`, `BACKUP_NOT_SUCCESSFUL`, ...).
+   */
+  drill(server: string, uuid: string, options?: DrillOptions): Promise<DrillReport>;
   /** Resolves with the record once the backup has finished, successful or failed. */
   wait(server: string, uuid: string, options?: { signal?: AbortSignal }): Promise<BackupRecord>;
   /**
@@ -268,6 +316,6 @@ export interface BackupManager {
   setRateLimits(limits: RateLimits): void;
   /** The manager's shared I/O limits now in force (bytes per second; absent means unlimited). */
   rateLimits(): RateLimits;
-  /** Cancels what runs and stops the refreshes; the manager refuses new work afterwards. */
+  /** Cancels what runs (verifications too) and stops the refreshes; the manager refuses new work afterwards. */
   close(): Promise<void>;
 }

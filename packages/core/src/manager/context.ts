@@ -48,6 +48,8 @@ export interface ManagerContext {
   inUse: (record: BackupRecord) => boolean;
   /** Copies to the replica, when the manager has one (set once the context exists). */
   replica?: Replicator;
+  /** Told of every backup that ended, once its server is free (verifies it when the manager is asked to). */
+  backupEnded: (record: BackupRecord) => void;
 }
 
 type EventName = ActivityEvent["event"];

@@ -9,13 +9,16 @@ export function backupNotFound(server: string, uuid: string): StrongboxError {
   });
 }
 
-/** `BACKUP_NOT_SUCCESSFUL`: only successful backups can be restored or downloaded. */
-export function notSuccessful(record: BackupRecord, action: "restored" | "downloaded"): StrongboxError {
+/** `BACKUP_NOT_SUCCESSFUL`: only successful backups can be restored, downloaded or verified. */
+export function notSuccessful(
+  record: BackupRecord,
+  action: "restored" | "downloaded" | "verified" | "drilled",
+): StrongboxError {
   const status = backupStatus(record);
   const state = status === "failed" ? "failed" : "is still in progress";
   return new StrongboxError(
     "BACKUP_NOT_SUCCESSFUL",
-    `Only a successful backup can be ${action}; this one ${state}.`,
+    `Only a successful backup can be ${action}; backup ${record.uuid} ${state}.`,
     {
       details: { server: record.server, backup: record.uuid, status },
     },

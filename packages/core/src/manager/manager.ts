@@ -4,8 +4,10 @@ import { abortError, StrongboxError, throwIfAborted } from "../errors.js";
 import { withKeyValidation } from "../storage/with-key-validation.js";
 import { createActivityEmitter } from "./activity.js";
 import type { BackupManager, BackupManagerOptions } from "./api.js";
+import { createBackgroundVerifier } from "./background-verify.js";
 import { createManifestCatalog } from "./catalog.js";
 import { activityEvent, enforce, type ManagerContext } from "./context.js";
+import { drillBackup } from "./drill.js";
 import { checkHooks } from "./hooks.js";
 import { pageOptions } from "./inputs.js";
 import { archiveKey, validateBackupId, validateServerId } from "./keys.js";
@@ -24,6 +26,7 @@ import { createServerSlots } from "./slots.js";
 import { startBackup } from "./start-backup.js";
 import { startRestore } from "./start-restore.js";
 import type { BackupRecord } from "./types.js";
+import { verifyBackup } from "./verify.js";
 
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_STALE_AFTER_MS = 60_000;
@@ -70,8 +73,12 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
     order: createRecordOrder(storage, { host, now, heartbeatMs, staleAfterMs }),
     queue: createRunQueue(checkMaxConcurrent(options.maxConcurrent ?? availableParallelism())),
     inUse: (record) => slots.find(record.server, record.uuid) !== undefined,
+    backupEnded: (record) => {
+      if (options.verifyNewBackups) background.verifyNew(record);
+    },
   };
   if (options.replica) context.replica = createReplicator(context, options.replica, options.storage);
+  const background = createBackgroundVerifier(context);
   const { catalog, policy, order } = context;
   const records = createServerRecords(context, slots);
   const ids = (server: string, uuid: string) => [validateServerId(server), validateBackupId(uuid)] as const;
@@ -232,8 +239,22 @@ export function createBackupManager(options: BackupManagerOptions): BackupManage
 
     rateLimits: () => context.limiters.current(),
 
+    async verify(server, uuid, input = {}) {
+      const record = await manager.get(server, uuid);
+      if (backupStatus(record) !== "successful") throw notSuccessful(record, "verified");
+      return verifyBackup(context, record, input.actor, input.signal);
+    },
+
+    verifySample: (input) => background.sample(input),
+
+    async drill(server, uuid, input = {}) {
+      const record = await manager.get(server, uuid);
+      if (backupStatus(record) !== "successful") throw notSuccessful(record, "drilled");
+      return drillBackup(context, record, input);
+    },
+
     async close() {
-      await slots.closeAll();
+      await Promise.all([slots.closeAll(), background.close()]);
       await context.replica?.close();
     },
   };

@@ -3,14 +3,14 @@ export interface OperationProgress {
   server: string;
   /** The backup's uuid. */
   backup: string;
-  operation: "backup" | "restore" | "migrate";
-  /** Source bytes packed (`backup`); archive bytes read (`restore`) or copied (`migrate`). */
+  operation: "backup" | "restore" | "migrate" | "verify";
+  /** Source bytes packed (`backup`); archive bytes read (`restore`, `verify`) or copied (`migrate`). */
   bytes: number;
   /** Entries packed or extracted (0 for `migrate`, which copies archives whole). */
   files: number;
   /**
    * What `bytes` will reach, when known: the source's size for `backup` (once measured), the archive's
-   * size for `restore` and `migrate`.
+   * size for `restore`, `migrate` and `verify`.
    */
   totalBytes?: number;
 }

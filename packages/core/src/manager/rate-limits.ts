@@ -8,7 +8,7 @@ import type { StorageAdapter } from "../storage/types.js";
  * `freeSpace` keeps archives on this machine's disks (`write`), any other sends them away (`upload`).
  */
 export interface RateLimits {
-  /** Reading a backup's source: the tar stream, before compression. */
+  /** Reading a backup's source (the tar stream, before compression), and archives read back to verify them. */
   read?: number;
   /** Writing archives to a local storage, and writing restored files (uncompressed bytes). */
   write?: number;

@@ -111,6 +111,7 @@ export async function startBackup(
     slot.result = context.queue
       .run(server, job.signal, () => runBackup(context, job))
       .finally(() => slot.release());
+    slot.result.then(context.backupEnded, () => {});
     return { ...record };
   } catch (error) {
     slot.release();

@@ -33,6 +33,15 @@ export interface BackupRecord {
   /** Regular files in a successful backup. Not part of the panel API; absent like `source_bytes`. */
   files?: number;
   /**
+   * When the archive was last read back and checked against `checksum` and `bytes` (ISO 8601 with offset).
+   * Not part of the panel API; absent until the backup is first verified.
+   */
+  verified_at?: string;
+  /** The outcome of the check at `verified_at`: the archive matched its record, or not. */
+  verification?: BackupVerification;
+  /** What was wrong (a sentence), when `verification` is `failed`. */
+  verification_error?: string;
+  /**
    * The backup's copies in a replica storage (see `BackupManagerOptions.replica`), one per replica disk.
    * Absent when the manager has no replica, and on failed backups.
    */
@@ -53,6 +62,9 @@ export interface BackupCopy {
   /** Why the last attempt failed (a sentence), for `failed`. */
   error?: string;
 }
+
+/** The outcome of reading a backup's archive back: it matched its record (`passed`) or not (`failed`). */
+export type BackupVerification = "passed" | "failed";
 
 /** The process that runs an in-progress backup, refreshed while it runs. */
 export interface BackupOwner {
@@ -145,7 +157,9 @@ export type ActivityEvent =
   | ActivityBase<
       "server:backup.replicate-fail",
       { name: string; disk: string; error: string; attempts: number }
-    >;
+    >
+  | ActivityBase<"server:backup.verify", { name: string; bytes: number; checksum: string }>
+  | ActivityBase<"server:backup.verify-fail", { name: string; error: string }>;
 
 /**
  * Set on a download or restore served from the replica: `source: "replica"` and why the primary copy was
