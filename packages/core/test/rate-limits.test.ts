@@ -152,6 +152,22 @@ describe("manager rate limits", () => {
     expect((performance.now() - start) / 1000).toBeGreaterThan(1.3);
   });
 
+  it("reads a verification's and a drill's archive within the manager's read budget", async () => {
+    const { manager } = await twoServers({}, 3 * MiB);
+    const record = await manager.wait("srv-a", (await manager.create("srv-a")).uuid);
+    expect(record.bytes).toBeGreaterThan(3 * MiB);
+    manager.setRateLimits({ read: 4 * MiB });
+    for (const check of [
+      () => manager.verify("srv-a", record.uuid),
+      () => manager.drill("srv-a", record.uuid),
+    ]) {
+      const start = performance.now();
+      await check();
+      // 3 MiB of archive at 4 MiB/s, less the 0.1 s burst: at least 0.65 s; unlimited it takes a few ms.
+      expect((performance.now() - start) / 1000).toBeGreaterThan(0.6);
+    }
+  });
+
   it("applies an operation's own limit on top of an unlimited manager, and refuses bad limits", async () => {
     const { manager } = await twoServers({}, 2 * MiB);
     await expect(manager.create("srv-a", { rateLimit: -1 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
