@@ -1,11 +1,9 @@
 import { link, mkdir, readdir, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { afterEach, describe, expect, it } from "vitest";
 import { archiveKey, createBackupManager, type StorageAdapter } from "../src/index.js";
 import { readTree, tempDirs, writeTree } from "./fixtures/manager-helpers.js";
+import { useTestStorages } from "./fixtures/test-storages.js";
 
 const SERVER = "srv-1";
 const TREE = {
@@ -15,19 +13,7 @@ const TREE = {
   "plugins/config.yml": "a: 1\n",
 };
 
-let s3: FakeS3;
-let s3Run = 0;
-const adapters: [string, (dir: string) => StorageAdapter][] = [
-  ["local", (dir) => createLocalStorage({ root: join(dir, "store") })],
-  ["s3", () => createS3Storage({ ...s3.options, prefix: `drill-${++s3Run}` })],
-];
-
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const adapters = useTestStorages("drill", ["local", "s3"]);
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());

@@ -1,19 +1,15 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   type ActivityEvent,
   archiveKey,
   type BackupManagerOptions,
   createBackupManager,
-  createMemoryStorage,
   manifestKey,
-  type StorageAdapter,
 } from "../src/index.js";
 import { keysOf, readTree, storedDigest, tempDirs, writeTree } from "./fixtures/manager-helpers.js";
+import { type StorageFactory, useTestStorages } from "./fixtures/test-storages.js";
 
 const SERVER = "srv-1";
 const ORIGINAL = {
@@ -22,27 +18,12 @@ const ORIGINAL = {
   "logs/latest.log": "log",
 };
 
-type AdapterFactory = (dir: string) => StorageAdapter;
-let s3: FakeS3;
-let s3Run = 0;
-
-const adapters: [string, AdapterFactory][] = [
-  ["memory", () => createMemoryStorage()],
-  ["local", (dir) => createLocalStorage({ root: join(dir, "store") })],
-  ["s3", () => createS3Storage({ ...s3.options, prefix: `run-${++s3Run}` })],
-];
-
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const adapters = useTestStorages("run", ["memory", "local", "s3"]);
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
 
-async function setup(factory: AdapterFactory, extra: Partial<BackupManagerOptions> = {}) {
+async function setup(factory: StorageFactory, extra: Partial<BackupManagerOptions> = {}) {
   const dir = await dirs.make("manager");
   const root = join(dir, "servers", SERVER);
   await writeTree(root, ORIGINAL);

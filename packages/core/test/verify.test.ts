@@ -1,9 +1,7 @@
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
 import {
   type ActivityEvent,
   archiveKey,
@@ -21,30 +19,17 @@ import {
   tempDirs,
   writeTree,
 } from "./fixtures/manager-helpers.js";
+import { type StorageFactory, useTestStorages } from "./fixtures/test-storages.js";
 
 const SERVER = "srv-1";
 const TREE = { "server.properties": "motd=hello\n", "world/level.dat": "level-1" };
 
-type AdapterFactory = (dir: string) => StorageAdapter;
-let s3: FakeS3;
-let s3Run = 0;
-
-const adapters: [string, AdapterFactory][] = [
-  ["local", (dir) => createLocalStorage({ root: join(dir, "store") })],
-  ["s3", () => createS3Storage({ ...s3.options, prefix: `verify-${++s3Run}` })],
-];
-
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const adapters = useTestStorages("verify", ["local", "s3"]);
 
 const dirs = tempDirs();
 afterEach(() => dirs.cleanup());
 
-async function setup(factory: AdapterFactory, extra: Partial<BackupManagerOptions> = {}) {
+async function setup(factory: StorageFactory, extra: Partial<BackupManagerOptions> = {}) {
   const dir = await dirs.make("verify");
   await writeTree(join(dir, "servers", SERVER), TREE);
   const storage = factory(dir);
@@ -215,7 +200,7 @@ describe.each(adapters)("verify on %s storage", (_name, factory) => {
 });
 
 describe("verify on local storage", () => {
-  const local: AdapterFactory = (dir) => createLocalStorage({ root: join(dir, "store") });
+  const local: StorageFactory = (dir) => createLocalStorage({ root: join(dir, "store") });
 
   it("refuses a failed backup, an unknown one and a bad id", async () => {
     const refuse = () => {
