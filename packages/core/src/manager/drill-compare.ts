@@ -22,11 +22,16 @@ export interface DrillDifference {
 
 /** What {@link compareRestored} counted and found. */
 export interface Comparison {
+  /** Regular files compared (names, sizes and sha256 of their content). */
   files: number;
   directories: number;
+  /** Symbolic links (their targets) and hard links (the file they share) compared. */
   links: number;
+  /** Bytes of file content compared. */
   bytes: number;
+  /** Entries a restore leaves out by design (fifos, devices), not compared. */
   skipped: number;
+  /** What differs, in the listing's order then the restored folder's. */
   differences: DrillDifference[];
 }
 

@@ -7,7 +7,7 @@ import type { ArchiveEntry } from "../archive/types.js";
 import { StrongboxError } from "../errors.js";
 import { limitRate } from "../io/rate-limit.js";
 import type { ManagerContext } from "./context.js";
-import { compareRestored, type DrillDifference } from "./drill-compare.js";
+import { type Comparison, compareRestored, type DrillDifference } from "./drill-compare.js";
 import { archiveKey } from "./keys.js";
 import { limitersFor } from "./rate-limits.js";
 import type { BackupRecord } from "./types.js";
@@ -29,23 +29,14 @@ export interface DrillOptions {
   onRestored?: (folder: string) => void | Promise<void>;
 }
 
-/** What a drill found. */
-export interface DrillReport {
+/** What a drill found: the comparison's counts, and whether it passed. */
+export interface DrillReport extends Comparison {
   server: string;
   /** The backup's uuid. */
   backup: string;
   name: string;
   /** Whether every entry of the listing was restored as listed, and nothing else. */
   passed: boolean;
-  /** Regular files compared (names, sizes and sha256 of their content). */
-  files: number;
-  directories: number;
-  /** Symbolic links (their targets) and hard links (the file they share) compared. */
-  links: number;
-  /** Bytes of file content compared. */
-  bytes: number;
-  /** Entries a restore leaves out by design (fifos, devices), not compared. */
-  skipped: number;
   /** What differs, in the listing's order then the restored folder's (at most {@link MAX_DIFFERENCES}). */
   differences: DrillDifference[];
   /** Differences found beyond those listed. */
