@@ -29,9 +29,10 @@ const ids = Array.from({ length: Number(servers) }, (_, i) => `server-${i + 1}`)
 // later names as links), which a real server's files do not need.
 for (const id of ids) execFileSync("cp", ["-a", tree, join(serversRoot, id)]);
 
+// The command itself, as a user runs it: the Node options of its first line apply.
 const serve = spawn(
-  process.execPath,
-  [CLI, "serve", "--storage", storage, "--servers-root", serversRoot, "--port", "0", "--token", TOKEN],
+  CLI,
+  ["serve", "--storage", storage, "--servers-root", serversRoot, "--port", "0", "--token", TOKEN],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 try {

@@ -5,10 +5,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { type ArchiveWorkers, createArchiveWorkers } from "../src/archive/archive-workers.js";
 import { extract } from "../src/archive/extract/extract.js";
+import { INPUT_RING_BYTES } from "../src/archive/extract/extract-worker-client.js";
 import { packToFile } from "../src/archive/pack/pack-file.js";
+import { PACK_BLOCK_SIZE, PACK_RING_BLOCKS } from "../src/archive/pack/pack-worker-protocol.js";
+import { SharedMemoryPool } from "../src/archive/shared-memory-pool.js";
 import type { PackResult } from "../src/archive/types.js";
 import { sha256sum, snapshotTree, tarList, useTempDirs } from "./helpers/tree.js";
 
@@ -103,5 +106,42 @@ describe("packs sharing one pool of archive workers", () => {
     await expect(packToFile(root, join(targets[0]!, "again.tar.gz"), { workers })).rejects.toThrow(
       "The deflate workers were stopped.",
     );
+  });
+
+  test("a pack and an extract on the pool reuse rings given back dirty, and restore the tree", async () => {
+    const root = await tempDir();
+    await serverTree(root);
+    workers = createArchiveWorkers({ threads: 1 });
+    const dirty = [PACK_RING_BLOCKS * PACK_BLOCK_SIZE, INPUT_RING_BYTES].map((bytes) => {
+      const ring = workers!.memory.borrow(bytes);
+      new Uint8Array(ring).fill(0xaa);
+      return ring;
+    });
+    for (const ring of dirty) workers.memory.giveBack(ring);
+    const borrow = vi.spyOn(workers.memory, "borrow");
+    const archive = join(await tempDir(), "backup.tar.gz");
+    const target = await tempDir();
+
+    const packed = await packToFile(root, archive, { workers });
+    await extract(createReadStream(archive), target, { workers, expectedChecksum: packed.checksum });
+
+    expect(borrow).toHaveBeenCalledTimes(2);
+    expect(borrow.mock.results[0]?.value).toBe(dirty[0]);
+    expect(borrow.mock.results[1]?.value).toBe(dirty[1]);
+    expect(`sha256:${await sha256sum(archive)}`).toBe(packed.checksum);
+    expect(await snapshotTree(target)).toEqual(await snapshotTree(root));
+  });
+});
+
+describe("SharedMemoryPool", () => {
+  test("lends a buffer given back before making one, of the same size only", () => {
+    const pool = new SharedMemoryPool();
+    const first = pool.borrow(1024);
+    const second = pool.borrow(1024);
+    expect(second).not.toBe(first);
+    pool.giveBack(first);
+    expect(pool.borrow(2048).byteLength).toBe(2048);
+    expect(pool.borrow(1024)).toBe(first);
+    expect(pool.borrow(1024)).not.toBe(first);
   });
 });

@@ -103,7 +103,9 @@ export function createLocalStorage(options: LocalStorageOptions): LocalStorage {
       try {
         const info = await file.stat();
         if (!info.isFile()) throw objectNotFound(key);
-        const span = resolveRange(range, info.size);
+        // The end is always given: without it each read allocates a 64 KiB buffer, and one more to find the
+        // end, which a busy node listing small manifests hundreds of times a second leaves as garbage.
+        const span = resolveRange(range, info.size) ?? wholeFile(info.size);
         return file.createReadStream({ ...span, ...(signal ? { signal } : {}) });
       } catch (error) {
         await file.close();
@@ -176,6 +178,11 @@ function localDownloads(options: LocalDownloadOptions): LocalDownloads {
   }
   const tokens = createDownloadTokens(options);
   return { ...tokens, path: `${base.pathname.replace(/\/+$/, "")}${DOWNLOAD_PATH}` };
+}
+
+/** The byte span of a whole file of `size` bytes (none for an empty one, which has no last byte). */
+function wholeFile(size: number): { start: number; end: number } | undefined {
+  return size > 0 ? { start: 0, end: size - 1 } : undefined;
 }
 
 async function prepareRoot(root: string): Promise<string> {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createLocalStorage, type LocalStorage } from "../src/index.js";
 import { tempNameFor } from "../src/temp-files.js";
 
@@ -117,6 +117,38 @@ describe("atomic writes", () => {
 
     expect(await keys(createLocalStorage({ root }))).toEqual([]);
     expect(await readdir(join(root, "srv"))).toEqual([live]);
+  });
+});
+
+describe("reads", () => {
+  /** The bytes of `key`, and the sizes of the buffers the read allocated meanwhile. */
+  async function readCounting(storage: LocalStorage, key: string) {
+    const allocations = vi.spyOn(Buffer, "allocUnsafeSlow");
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await storage.get(key)) chunks.push(chunk as Buffer);
+      return { bytes: Buffer.concat(chunks), allocated: allocations.mock.calls.map(([size]) => size) };
+    } finally {
+      allocations.mockRestore();
+    }
+  }
+
+  it("reads a small object into a buffer of its size, not a 64 KiB one and another to find the end", async () => {
+    const storage = createLocalStorage({ root });
+    const manifest = Buffer.from(`${JSON.stringify({ uuid: "x".repeat(600) })}\n`);
+    await storage.put("srv/a.json", Readable.from([manifest]));
+    const { bytes, allocated } = await readCounting(storage, "srv/a.json");
+    expect(bytes.equals(manifest)).toBe(true);
+    expect(allocated).toEqual([manifest.length]);
+  });
+
+  it("reads a large object and an empty one whole", async () => {
+    const storage = createLocalStorage({ root });
+    const large = Buffer.alloc(200_001, 7);
+    await storage.put("srv/large.tar.gz", Readable.from([large]));
+    await storage.put("srv/empty.tar.gz", Readable.from([]));
+    expect((await readCounting(storage, "srv/large.tar.gz")).bytes.equals(large)).toBe(true);
+    expect((await readCounting(storage, "srv/empty.tar.gz")).bytes.length).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { ResourceLimits, Transferable, Worker } from "node:worker_threads";
 import { abortError, StrongboxError } from "../errors.js";
 import type { DeflateBlockOptions } from "./gzip/deflate-block.js";
+import { SharedMemoryPool } from "./shared-memory-pool.js";
 import { COLLECT_OFTEN, spawnWorker } from "./spawn-worker.js";
 
 /** Options of {@link createArchiveWorkers}. */
@@ -54,6 +55,8 @@ export class ArchiveWorkers {
    * in shared memory so that pack workers read it without a message: while above 0 they help.
    */
   readonly waitingBlocks: Int32Array<SharedArrayBuffer>;
+  /** The rings of the pack and extract threads, reused from one operation to the next. */
+  readonly memory = new SharedMemoryPool();
   private readonly workers: Worker[] = [];
   private readonly held = new Map<Worker, Job[]>();
   private readonly queue: Job[] = [];

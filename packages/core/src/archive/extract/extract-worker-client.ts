@@ -16,7 +16,7 @@ import {
  * memory whatever the source's pace, and being reused it leaves no garbage behind (a fresh copy of each
  * chunk, moved to the worker, kept ~35 MiB of dead buffers alive between collections).
  */
-const INPUT_RING_BYTES = 4 * 1024 * 1024;
+export const INPUT_RING_BYTES = 4 * 1024 * 1024;
 
 /**
  * The worker frees the inflated slices it has written only when it collects its young generation; a
@@ -42,7 +42,7 @@ export async function extractInWorker(
   params: ExtractJobParams,
   hooks: ExtractWorkerHooks,
 ): Promise<ExtractResult> {
-  const ring = new SharedArrayBuffer(INPUT_RING_BYTES);
+  const ring = hooks.workers?.memory.borrow(INPUT_RING_BYTES) ?? new SharedArrayBuffer(INPUT_RING_BYTES);
   const data: ExtractWorkerData = { params, ring };
   const worker =
     hooks.workers === undefined
@@ -128,5 +128,7 @@ export async function extractInWorker(
   } finally {
     hooks.signal?.removeEventListener("abort", onAbort);
     await worker.terminate();
+    // The feeding above is over and the worker gone: nothing touches the ring any more.
+    hooks.workers?.memory.giveBack(ring);
   }
 }

@@ -125,7 +125,8 @@ export function startPackWorker(
     guarded(() => onProgress({ bytes: counters.sourceBytes, files: counters.entries }));
   };
 
-  const blockRing = new SharedArrayBuffer(PACK_RING_BLOCKS * PACK_BLOCK_SIZE);
+  const ringBytes = PACK_RING_BLOCKS * PACK_BLOCK_SIZE;
+  const blockRing = workers?.memory.borrow(ringBytes) ?? new SharedArrayBuffer(ringBytes);
   const release = (): void => {
     Atomics.sub(state, SHARED_RING_USED, 1);
     ring();
@@ -193,6 +194,8 @@ export function startPackWorker(
   });
   worker.on("error", fail);
   worker.on("exit", () => {
+    // Its only writer is gone, and a deflate thread still reading a block of it serves a failed pack.
+    workers?.memory.giveBack(blockRing);
     signal?.removeEventListener("abort", onAbort);
     outputs.port1.close();
     fail(new Error("The pack worker stopped before it finished."));
