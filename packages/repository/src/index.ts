@@ -1,7 +1,9 @@
 // @strongbox/repository: the repository format for incremental, deduplicated backups (in progress).
+export { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 export { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
 export { FORMAT_VERSION, type RepositoryConfig } from "./config.js";
 export { gearTable } from "./gear.js";
+export { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 export type { KdfCost, KeySlotInfo } from "./key-slots.js";
 export {
   type InitRepositoryOptions,

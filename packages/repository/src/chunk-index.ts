@@ -1,0 +1,170 @@
+import { StrongboxError } from "@strongbox/core";
+
+/** Bytes of a chunk id (SHA-256 or HMAC-SHA-256). */
+export const ID_BYTES = 32;
+const FIELDS = 4;
+const EMPTY = -1;
+
+/** Where a chunk's stored bytes are: which pack, where in it, and its sizes. */
+export interface ChunkLocation {
+  /** The pack object's id. */
+  pack: string;
+  /** Offset of the stored (sealed, maybe compressed) blob in the pack. */
+  offset: number;
+  /** Bytes of the stored blob. */
+  length: number;
+  /** Bytes of the chunk itself, before compression and sealing. */
+  rawLength: number;
+}
+
+/**
+ * Which pack holds each chunk, kept compact: ids in one byte slab, locations in one `Uint32Array`, an
+ * open-addressing table of entry numbers keyed by the id's first four bytes (ids are uniform hashes), packs
+ * named once in a table. About 56 bytes a chunk with the table at most half full: 32 of id, 16 of location,
+ * 4 to 8 of table; a million chunks take about 56 MiB (arrays grow by doubling, so up to twice that
+ * until {@link ChunkIndex.compact}).
+ */
+export class ChunkIndex {
+  private ids = new Uint8Array(ID_BYTES * 1024);
+  private fields = new Uint32Array(FIELDS * 1024);
+  private table = new Int32Array(2048).fill(EMPTY);
+  private count = 0;
+  private readonly packIds: string[] = [];
+  private readonly packNumbers = new Map<string, number>();
+
+  /** Chunks in the index. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes the index's arrays take. */
+  get byteLength(): number {
+    return this.ids.byteLength + this.fields.byteLength + this.table.byteLength;
+  }
+
+  /** Adds a chunk; returns false (and changes nothing) when the id is there already. */
+  add(id: Uint8Array, location: ChunkLocation): boolean {
+    checkId(id);
+    // Checked before anything changes: a refused add leaves the index as it was.
+    const numbers = [
+      checkUint32(location.offset, "offset"),
+      checkUint32(location.length, "length"),
+      checkUint32(location.rawLength, "rawLength"),
+    ];
+    if (this.find(id) !== EMPTY) return false;
+    if ((this.count + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    if (this.count === this.fields.length / FIELDS) this.grow(this.count * 2);
+    const entry = this.count++;
+    this.ids.set(id, entry * ID_BYTES);
+    this.fields.set([this.packNumber(location.pack), ...numbers], entry * FIELDS);
+    this.insert(entry);
+    return true;
+  }
+
+  /** Where a chunk is, or `undefined` when the index does not hold it. */
+  get(id: Uint8Array): ChunkLocation | undefined {
+    checkId(id);
+    const entry = this.find(id);
+    if (entry === EMPTY) return undefined;
+    const at = entry * FIELDS;
+    return {
+      pack: this.packIds[this.fields[at]!]!,
+      offset: this.fields[at + 1]!,
+      length: this.fields[at + 2]!,
+      rawLength: this.fields[at + 3]!,
+    };
+  }
+
+  has(id: Uint8Array): boolean {
+    checkId(id);
+    return this.find(id) !== EMPTY;
+  }
+
+  /** Every chunk id with its location, in the order they were added. */
+  *entries(): IterableIterator<[Uint8Array, ChunkLocation]> {
+    for (let entry = 0; entry < this.count; entry++) {
+      const id = this.ids.slice(entry * ID_BYTES, (entry + 1) * ID_BYTES);
+      yield [id, this.get(id)!];
+    }
+  }
+
+  /** Shrinks the arrays to what the entries need (after loading, say). */
+  compact(): void {
+    this.grow(Math.max(1, this.count));
+    let table = 2;
+    while (table < this.count * 2) table *= 2;
+    this.rehash(table);
+  }
+
+  private packNumber(pack: string): number {
+    let number = this.packNumbers.get(pack);
+    if (number === undefined) {
+      number = this.packIds.push(pack) - 1;
+      this.packNumbers.set(pack, number);
+    }
+    return number;
+  }
+
+  /** The entry holding `id`, or EMPTY. */
+  private find(id: Uint8Array): number {
+    const mask = this.table.length - 1;
+    for (let slot = slotOf(id, 0) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.table[slot]!;
+      if (entry === EMPTY || this.idEquals(entry, id)) return entry;
+    }
+  }
+
+  private insert(entry: number): void {
+    const mask = this.table.length - 1;
+    let slot = slotOf(this.ids, entry * ID_BYTES) & mask;
+    while (this.table[slot] !== EMPTY) slot = (slot + 1) & mask;
+    this.table[slot] = entry;
+  }
+
+  private idEquals(entry: number, id: Uint8Array): boolean {
+    const base = entry * ID_BYTES;
+    for (let i = 0; i < ID_BYTES; i++) if (this.ids[base + i] !== id[i]) return false;
+    return true;
+  }
+
+  private grow(capacity: number): void {
+    const ids = new Uint8Array(capacity * ID_BYTES);
+    ids.set(this.ids.subarray(0, this.count * ID_BYTES));
+    const fields = new Uint32Array(capacity * FIELDS);
+    fields.set(this.fields.subarray(0, this.count * FIELDS));
+    this.ids = ids;
+    this.fields = fields;
+  }
+
+  private rehash(size: number): void {
+    this.table = new Int32Array(size).fill(EMPTY);
+    for (let entry = 0; entry < this.count; entry++) this.insert(entry);
+  }
+}
+
+/** The id's first four bytes as a number: ids are uniform hashes, so this spreads them evenly. */
+function slotOf(bytes: Uint8Array, offset: number): number {
+  return (
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
+    0
+  );
+}
+
+function checkId(id: Uint8Array): void {
+  if (!(id instanceof Uint8Array) || id.length !== ID_BYTES) {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      `A chunk id is ${ID_BYTES} bytes (got ${id?.length ?? typeof id}).`,
+    );
+  }
+}
+
+function checkUint32(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      `A chunk's ${name} must be a whole number below 4 GiB (got ${value}).`,
+    );
+  }
+  return value;
+}

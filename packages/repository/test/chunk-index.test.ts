@@ -1,0 +1,77 @@
+import { createHash, randomBytes } from "node:crypto";
+import { describe, expect, test } from "vitest";
+import { ChunkIndex, decodeIndexObject, encodeIndexObject } from "../src/index.js";
+
+const MiB = 1024 * 1024;
+const idOf = (n: number) => createHash("sha256").update(String(n)).digest();
+
+describe("the chunk index", () => {
+  test("a million chunks: every one found where it was put, none that was not, in about 56 MiB", () => {
+    const index = new ChunkIndex();
+    const count = 1_000_000;
+    const where = (n: number) => ({
+      pack: `pack-${n >> 10}`,
+      offset: n * 7,
+      length: 1000 + (n % 5000),
+      rawLength: 16_384,
+    });
+    let added = 0;
+    for (let n = 0; n < count; n++) if (index.add(idOf(n), where(n))) added++;
+    expect(added).toBe(count);
+    index.compact();
+    expect(index.size).toBe(count);
+    for (let n = 0; n < count; n += 997) {
+      expect(index.get(idOf(n))).toEqual({
+        pack: `pack-${n >> 10}`,
+        offset: n * 7,
+        length: 1000 + (n % 5000),
+        rawLength: 16_384,
+      });
+    }
+    for (let n = count; n < count + 1000; n++) expect(index.has(idOf(n))).toBe(false);
+    // 32 bytes of id, 16 of location, 4 of table at most half full (rounded up to a power of two).
+    expect(index.byteLength / MiB).toBeLessThan(58);
+    expect(index.add(idOf(5), { pack: "other", offset: 0, length: 1, rawLength: 1 })).toBe(false);
+    expect(index.get(idOf(5))?.pack).toBe("pack-0");
+  });
+
+  test("index objects round-trip; damaged ones are refused with the object named", () => {
+    const index = new ChunkIndex();
+    const ids = Array.from({ length: 300 }, () => randomBytes(32));
+    for (const [n, id] of ids.entries()) {
+      index.add(id, { pack: `p${n % 3}`, offset: n, length: n + 1, rawLength: n + 2 });
+    }
+    const bytes = encodeIndexObject(index.entries());
+
+    const loaded = new ChunkIndex();
+    expect(decodeIndexObject(bytes, loaded, "index/a")).toBe(300);
+    expect([...loaded.entries()]).toEqual([...index.entries()]);
+
+    for (const damaged of [
+      bytes.subarray(0, bytes.length - 1),
+      Buffer.concat([bytes, Buffer.alloc(1)]),
+      Buffer.from("SBIX"),
+    ]) {
+      expect(() => decodeIndexObject(damaged, new ChunkIndex(), "index/a")).toThrow(
+        expect.objectContaining({
+          code: "INVALID_INPUT",
+          message: expect.stringContaining("index/a is damaged"),
+        }),
+      );
+    }
+    const badPack = Buffer.from(bytes);
+    badPack.writeUInt32LE(99, bytes.length - 16);
+    expect(() => decodeIndexObject(badPack, new ChunkIndex(), "index/a")).toThrow(
+      /names a pack it does not list/,
+    );
+  });
+
+  test("bad ids and locations are typed errors", () => {
+    const index = new ChunkIndex();
+    expect(() => index.add(new Uint8Array(31), { pack: "p", offset: 0, length: 1, rawLength: 1 })).toThrow(
+      expect.objectContaining({ code: "INVALID_INPUT" }),
+    );
+    expect(() => index.add(idOf(1), { pack: "p", offset: -1, length: 1, rawLength: 1 })).toThrow(/offset/);
+    expect(index.size).toBe(0);
+  });
+});
