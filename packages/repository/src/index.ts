@@ -6,6 +6,15 @@ export { gearTable } from "./gear.js";
 export { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 export type { KdfCost, KeySlotInfo } from "./key-slots.js";
 export {
+  createPackWriter,
+  DEFAULT_PACK_BYTES,
+  type PackWriter,
+  type PackWriterOptions,
+  packKey,
+  readChunk,
+  readPackHeader,
+} from "./packs.js";
+export {
   type InitRepositoryOptions,
   initRepository,
   openRepository,

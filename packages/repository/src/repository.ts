@@ -27,6 +27,9 @@ export interface InitRepositoryOptions extends RepositoryLocation {
 /** An open repository: its config, its keys, and what every object and chunk goes through. */
 export interface Repository {
   readonly config: RepositoryConfig;
+  /** Where the repository is stored, and its folder there (`""` or ending in `/`). */
+  readonly storage: StorageAdapter;
+  readonly prefix: string;
   /** A chunker with the repository's sizes and gear table (keyed when encrypted). */
   createChunker(): Chunker;
   /** A chunk's id: hex sha256 of its bytes, or HMAC-SHA-256 under a repository key when encrypted. */
@@ -135,6 +138,8 @@ function repositoryHandle(
   };
   const handle: Repository = {
     config,
+    storage,
+    prefix,
     createChunker: () => createChunker({ ...config.chunker, ...(gear ? { gear } : {}) }),
     chunkId: (bytes) =>
       idKey

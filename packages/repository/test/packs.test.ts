@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { createMemoryStorage, type StorageAdapter } from "@strongbox/core";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { createLocalStorage } from "../../storage-local/src/index.js";
+import { createS3Storage } from "../../storage-s3/src/index.js";
+import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import {
+  ChunkIndex,
+  createPackWriter,
+  initRepository,
+  packKey,
+  type Repository,
+  readChunk,
+  readPackHeader,
+} from "../src/index.js";
+
+const KiB = 1024;
+const KDF = { N: 2 ** 10, r: 8, p: 1 };
+const MARKER = "planted-marker-7f3a";
+
+let s3: FakeS3;
+let s3Run = 0;
+beforeAll(async () => {
+  s3 = await startFakeS3();
+});
+afterAll(() => s3.stop());
+const folders: string[] = [];
+afterEach(async () => {
+  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+});
+
+/** A storage that counts the bytes its reads return. */
+function counting(inner: StorageAdapter) {
+  let read = 0;
+  const storage: StorageAdapter = {
+    ...inner,
+    async get(key, options) {
+      const stream = await inner.get(key, options);
+      return Readable.from(
+        (async function* () {
+          for await (const chunk of stream) {
+            read += (chunk as Uint8Array).length;
+            yield chunk;
+          }
+        })(),
+      );
+    },
+  };
+  return { storage, read: () => read };
+}
+
+const STORAGES: [string, () => Promise<StorageAdapter>][] = [
+  ["memory", async () => createMemoryStorage()],
+  [
+    "local disk",
+    async () => {
+      const root = await mkdtemp(join(tmpdir(), "strongbox-packs-"));
+      folders.push(root);
+      return createLocalStorage({ root });
+    },
+  ],
+  ["s3rver", async () => createS3Storage({ ...s3.options, prefix: `packs-${++s3Run}` })],
+];
+
+/** 40 chunks of 12 KiB: text that deflates, random bytes that do not, and the marker in every one. */
+function chunks(): Buffer[] {
+  return Array.from({ length: 40 }, (_, n) =>
+    Buffer.concat([
+      Buffer.from(`${MARKER} chunk ${n} `),
+      n % 2 ? randomBytes(12 * KiB) : Buffer.from("the same words again ".repeat(600)),
+    ]),
+  );
+}
+
+async function writeAll(repo: Repository, data: Buffer[], maxPackBytes: number) {
+  const writer = createPackWriter(repo, { maxPackBytes });
+  for (const chunk of data) await writer.add(Buffer.from(repo.chunkId(chunk), "hex"), chunk);
+  const index = new ChunkIndex();
+  for (const [id, location] of await writer.flush()) index.add(id, location);
+  return index;
+}
+
+async function objects(storage: StorageAdapter): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  for await (const info of storage.list("")) {
+    const parts: Buffer[] = [];
+    for await (const part of await storage.get(info.key)) parts.push(Buffer.from(part as Uint8Array));
+    found.set(info.key, Buffer.concat(parts));
+  }
+  return found;
+}
+
+describe.each(STORAGES)("packs on %s", (_, makeStorage) => {
+  test.each([
+    ["without a password", undefined],
+    ["with a password", "pw"],
+  ])(
+    "chunks come back byte-exact %s, in packs of bounded size, one ranged read each",
+    async (_, password) => {
+      const { storage, read } = counting(await makeStorage());
+      const repo = await initRepository({
+        storage,
+        prefix: "repo",
+        ...(password ? { password, kdf: KDF } : {}),
+      });
+      const data = chunks();
+      const index = await writeAll(repo, data, 64 * KiB);
+
+      expect(index.size).toBe(data.length);
+      const packs = [...(await objects(storage)).entries()].filter(([key]) => key.startsWith("repo/data/"));
+      expect(packs.length).toBeGreaterThan(3);
+      for (const [, bytes] of packs) expect(bytes.length).toBeLessThan(64 * KiB + 4 * KiB);
+      // Text chunks deflate: all packs together hold less than the chunks.
+      const total = packs.reduce((sum, [, bytes]) => sum + bytes.length, 0);
+      expect(total).toBeLessThan(data.reduce((sum, chunk) => sum + chunk.length, 0));
+      const leaks = packs.filter(([, bytes]) => bytes.includes(MARKER)).length;
+      expect(leaks).toBe(password ? 0 : packs.length);
+
+      for (const chunk of data) {
+        const id = Buffer.from(repo.chunkId(chunk), "hex");
+        const location = index.get(id)!;
+        const before = read();
+        expect(await readChunk(repo, id, location)).toEqual(chunk);
+        expect(read() - before).toBe(location.length);
+      }
+      for (const [key] of packs) {
+        const header = await readPackHeader(repo, key.split("/").pop()!);
+        for (const [id, location] of header.entries()) expect(index.get(id)).toEqual(location);
+      }
+    },
+  );
+
+  test("a flipped byte in a pack is found when its chunk is read", async () => {
+    const storage = await makeStorage();
+    const repo = await initRepository({ storage, prefix: "repo", password: "pw", kdf: KDF });
+    const data = chunks().slice(0, 4);
+    const index = await writeAll(repo, data, 1024 * KiB);
+    const id = Buffer.from(repo.chunkId(data[2]!), "hex");
+    const location = index.get(id)!;
+    const key = packKey("repo/", location.pack);
+    const pack = (await objects(storage)).get(key)!;
+    pack[location.offset + 40] = (pack[location.offset + 40] ?? 0) ^ 0xff;
+    await storage.put(key, Readable.from([pack]));
+
+    await expect(readChunk(repo, id, location)).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringContaining(`in pack ${location.pack} is damaged`),
+    });
+    const other = Buffer.from(repo.chunkId(data[1]!), "hex");
+    expect(await readChunk(repo, other, index.get(other)!)).toEqual(data[1]);
+  });
+});
+
+test("a chunk read under another id is refused, even in a repository without a password", async () => {
+  const repo = await initRepository({ storage: createMemoryStorage() });
+  const data = chunks().slice(0, 2);
+  const index = await writeAll(repo, data, 1024 * KiB);
+  const [first, second] = data.map((chunk) => Buffer.from(repo.chunkId(chunk), "hex"));
+  await expect(readChunk(repo, second!, index.get(first!)!)).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  expect(createHash("sha256").update(data[0]!).digest()).toEqual(first);
+});
