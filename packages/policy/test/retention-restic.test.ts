@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RetentionOptions, retentionPlan } from "../src/index.js";
 import { type ResticRepository, resticRepository } from "./restic.js";
 
+const RESTIC_SETUP_TIMEOUT_MS = 180_000;
+
 const FLAGS = {
   keepLast: "--keep-last",
   keepHourly: "--keep-hourly",
@@ -49,11 +51,13 @@ function compareWithRestic(
 ) {
   let repo: ResticRepository;
   let resticKept: Map<string, string[]>[];
+  // The hook timeout guards against a hang, not a speed: this set-up runs one restic process per snapshot
+  // and per rule set (up to 25), each seconds long on a loaded 2-core machine, where 60 s was once exceeded.
   beforeAll(async () => {
     repo = await resticRepository(timeZone, instants());
     expect(repo.records).toHaveLength(instants().length);
     resticKept = await repo.forget(timeZone, ruleSets.map(resticFlags));
-  });
+  }, RESTIC_SETUP_TIMEOUT_MS);
   afterAll(() => repo?.remove());
 
   it.each(ruleSets.map((options, index) => ({ options, index })))(
