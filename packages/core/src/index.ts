@@ -11,6 +11,21 @@ export { extract } from "./archive/extract/extract.js";
 export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract/extract-limits.js";
 export { pack } from "./archive/pack/pack.js";
 export { packToFile } from "./archive/pack/pack-file.js";
+export { DEFAULT_IGNORE_FILE, resolvePackInput } from "./archive/pack/pack-input.js";
+export {
+  createTreeWalk,
+  type TreeWalk,
+  type WalkOptions,
+  type WalkVisitor,
+  walkTree,
+} from "./archive/pack/walk.js";
+export {
+  encodeTarHeader,
+  TAR_RECORD,
+  type TarEntryHeader,
+  tarEndLength,
+  tarPadding,
+} from "./archive/tar/tar-header.js";
 export type {
   ArchiveEntry,
   ArchiveOperationOptions,

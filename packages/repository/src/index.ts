@@ -1,13 +1,18 @@
 // @strongbox/repository: the repository format for incremental, deduplicated backups (in progress).
+export { type BackupOptions, backup } from "./backup.js";
 export { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
+export { type ReadChunksOptions, readChunks } from "./chunk-reader.js";
 export { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
 export { FORMAT_VERSION, type RepositoryConfig } from "./config.js";
+export { type SnapshotTarOptions, snapshotTar } from "./export.js";
 export { gearTable } from "./gear.js";
 export { decodeIndexObject, encodeIndexObject } from "./index-object.js";
+export { listIndexObjects, loadIndex, writeIndexObject } from "./index-store.js";
 export type { KdfCost, KeySlotInfo } from "./key-slots.js";
 export {
   createPackWriter,
   DEFAULT_PACK_BYTES,
+  type PackInput,
   type PackWriter,
   type PackWriterOptions,
   packKey,
@@ -21,3 +26,15 @@ export {
   type Repository,
   type RepositoryLocation,
 } from "./repository.js";
+export { type RestoreSnapshotOptions, restoreSnapshot } from "./restore.js";
+export {
+  deleteSnapshotObject,
+  listSnapshotIds,
+  listSnapshots,
+  readSnapshot,
+  readTree,
+  type Snapshot,
+  type SnapshotCounts,
+  validateSnapshotId,
+} from "./snapshots.js";
+export type { TreeEntry } from "./tree.js";

@@ -23,14 +23,23 @@ export interface PackWriterOptions {
   level?: number;
 }
 
+/** A chunk to store: its id and its bytes. */
+export interface PackInput {
+  id: Uint8Array;
+  bytes: Uint8Array;
+}
+
 /** Bundles chunks into pack objects: each chunk compressed when that saves bytes, then sealed. */
 export interface PackWriter {
   /**
-   * Adds a chunk to the pack being filled (deflated on libuv's threads, not the event loop), uploading
-   * the pack first once it is full. Memory stays within one pack.
+   * Adds chunks to the pack being filled (deflated together on libuv's threads, not the event loop),
+   * uploading the pack first whenever it is full; returns where each one is. Memory stays within one pack
+   * and the chunks given.
    */
-  add(id: Uint8Array, chunk: Uint8Array): Promise<void>;
-  /** Uploads the pack being filled, if any; returns the entries written since the last flush. */
+  add(chunks: readonly PackInput[]): Promise<ChunkLocation[]>;
+  /** The entries of the packs uploaded since the last call (or flush): ready for an index object. */
+  takeUploaded(): [Uint8Array, ChunkLocation][];
+  /** Uploads the pack being filled, if any; returns the entries uploaded since the last take or flush. */
   flush(): Promise<[Uint8Array, ChunkLocation][]>;
 }
 
@@ -55,7 +64,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
     await storage.put(packKey(prefix, packId), Readable.from([...blobs, header, length]));
-    written = written.concat(pending);
+    for (const entry of pending) written.push(entry);
     blobs = [];
     size = 0;
     pending = [];
@@ -63,28 +72,38 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   };
 
   return {
-    async add(id, chunk) {
-      const deflated = await deflate(chunk, { level });
-      const payload =
-        deflated.length < chunk.length
-          ? Buffer.concat([Buffer.of(DEFLATED), deflated])
-          : Buffer.concat([Buffer.of(STORED), chunk]);
-      const blob = repo.sealObject(payload, blobContext(id));
-      if (size > 0 && size + blob.length > maxPackBytes) await upload();
-      pending.push([
-        Buffer.from(id),
-        { pack: packId, offset: size, length: blob.length, rawLength: chunk.length },
-      ]);
-      blobs.push(blob);
-      size += blob.length;
+    async add(chunks) {
+      const payloads = await Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes, level)));
+      const locations: ChunkLocation[] = [];
+      for (const [n, { id, bytes }] of chunks.entries()) {
+        const blob = repo.sealObject(payloads[n]!, blobContext(id));
+        if (size > 0 && size + blob.length > maxPackBytes) await upload();
+        const location = { pack: packId, offset: size, length: blob.length, rawLength: bytes.length };
+        pending.push([Buffer.from(id), location]);
+        locations.push(location);
+        blobs.push(blob);
+        size += blob.length;
+      }
+      return locations;
     },
-    async flush() {
-      await upload();
+    takeUploaded() {
       const entries = written;
       written = [];
       return entries;
     },
+    async flush() {
+      await upload();
+      return this.takeUploaded();
+    },
   };
+}
+
+/** A chunk's stored payload before sealing: deflated when that is smaller, else as it is. */
+async function encodeBlob(chunk: Uint8Array, level: number): Promise<Buffer> {
+  const deflated = await deflate(chunk, { level });
+  return deflated.length < chunk.length
+    ? Buffer.concat([Buffer.of(DEFLATED), deflated])
+    : Buffer.concat([Buffer.of(STORED), chunk]);
 }
 
 /**
@@ -99,12 +118,26 @@ export async function readChunk(repo: Repository, id: Uint8Array, location: Chun
     location.offset,
     location.length,
   );
+  return openBlob(repo, id, location, stored);
+}
+
+/**
+ * A chunk from its stored blob: opened, inflated, and checked against its id.
+ * @throws StrongboxError `INVALID_INPUT` when the blob is damaged (see {@link readChunk}).
+ */
+export async function openBlob(
+  repo: Repository,
+  id: Uint8Array,
+  location: ChunkLocation,
+  stored: Uint8Array,
+): Promise<Buffer> {
   const damaged = (why: string) =>
     new StrongboxError(
       "INVALID_INPUT",
       `Chunk ${Buffer.from(id).toString("hex")} in pack ${location.pack} is damaged: ${why}.`,
       { details: { pack: location.pack, chunk: Buffer.from(id).toString("hex") } },
     );
+  if (stored.length !== location.length) throw damaged("its pack is shorter than the index says");
   let payload: Buffer;
   try {
     payload = repo.openObject(stored, blobContext(id));
@@ -159,7 +192,8 @@ function blobContext(id: Uint8Array): string {
   return `chunk ${Buffer.from(id).toString("hex")}`;
 }
 
-async function readRange(
+/** Bytes `start` to `start + length` of a stored object, in one ranged read. */
+export async function readRange(
   storage: StorageAdapter,
   key: string,
   start: number,

@@ -78,7 +78,7 @@ function chunks(): Buffer[] {
 
 async function writeAll(repo: Repository, data: Buffer[], maxPackBytes: number) {
   const writer = createPackWriter(repo, { maxPackBytes });
-  for (const chunk of data) await writer.add(Buffer.from(repo.chunkId(chunk), "hex"), chunk);
+  for (const chunk of data) await writer.add([{ id: Buffer.from(repo.chunkId(chunk), "hex"), bytes: chunk }]);
   const index = new ChunkIndex();
   for (const [id, location] of await writer.flush()) index.add(id, location);
   return index;

@@ -43,18 +43,42 @@ interface Frame {
  * @throws the listing error when `root` itself cannot be listed.
  */
 export function walkTree(root: string, options: WalkOptions, visitor: WalkVisitor): void {
+  createTreeWalk(root, options, visitor).step(Number.POSITIVE_INFINITY);
+}
+
+/** A walk taken a few entries at a time (see {@link createTreeWalk}). */
+export interface TreeWalk {
+  /** Reports up to `budget` more entries to the visitor; false once the walk is over. */
+  step(budget: number): boolean;
+}
+
+/**
+ * The walk of {@link walkTree} in steps, so a caller on the event loop can do asynchronous work (and let
+ * other work run) between them: what a step reports is what the caller's queue holds, so memory stays
+ * bounded whatever the tree.
+ *
+ * @throws the listing error when `root` itself cannot be listed.
+ */
+export function createTreeWalk(root: string, options: WalkOptions, visitor: WalkVisitor): TreeWalk {
   const stack: Frame[] = [{ absolute: root, relative: "", entries: listSorted(root), next: 0 }];
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1]!;
-    const dirent = frame.entries[frame.next++];
-    if (dirent === undefined) {
-      stack.pop();
-      continue;
-    }
-    options.checkCancelled();
-    const child = visitEntry(frame, dirent, options, visitor);
-    if (child !== undefined) stack.push(child);
-  }
+  return {
+    step(budget) {
+      let reported = 0;
+      while (stack.length > 0 && reported < budget) {
+        const frame = stack[stack.length - 1]!;
+        const dirent = frame.entries[frame.next++];
+        if (dirent === undefined) {
+          stack.pop();
+          continue;
+        }
+        options.checkCancelled();
+        reported++;
+        const child = visitEntry(frame, dirent, options, visitor);
+        if (child !== undefined) stack.push(child);
+      }
+      return stack.length > 0;
+    },
+  };
 }
 
 /** Reports one entry; returns the frame to enter when it is a directory to walk. */

@@ -73,6 +73,18 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   return longNames.length === 0 ? header : Buffer.concat([...longNames, header]);
 }
 
+/** GNU tar writes archives in records of 20 x 512 bytes; ending on that boundary keeps every reader happy. */
+const TAR_BLOCKING = 20 * TAR_RECORD;
+
+/**
+ * Bytes of zeros that end a tar stream after `written` bytes: two zero records, then up to a whole
+ * blocking record of 20 x 512 bytes, as GNU tar ends its archives.
+ */
+export function tarEndLength(written: number): number {
+  const end = written + 2 * TAR_RECORD;
+  return 2 * TAR_RECORD + ((TAR_BLOCKING - (end % TAR_BLOCKING)) % TAR_BLOCKING);
+}
+
 /** Bytes of zero padding after `size` bytes of content. */
 export function tarPadding(size: number): number {
   const rest = size % TAR_RECORD;

@@ -1,9 +1,6 @@
 import { readSync } from "node:fs";
 import { looksCompressed } from "../gzip/deflate-incompressible.js";
-import { TAR_RECORD, tarPadding } from "./tar-header.js";
-
-/** GNU tar writes archives in records of 20 x 512 bytes; ending on that boundary keeps every reader happy. */
-const TAR_BLOCKING = 20 * TAR_RECORD;
+import { tarEndLength, tarPadding } from "./tar-header.js";
 
 /**
  * File content shorter than this (within one block) is never marked incompressible: storing it saves
@@ -103,8 +100,7 @@ export class TarBlockWriter {
 
   /** Ends the archive: two zero records, then zeros up to a whole tar blocking record, then flushes. */
   finish(): void {
-    this.zeros(2 * TAR_RECORD, false);
-    this.zeros((TAR_BLOCKING - (this.total % TAR_BLOCKING)) % TAR_BLOCKING, false);
+    this.zeros(tarEndLength(this.total), false);
     if (this.position > 0) this.flush();
   }
 

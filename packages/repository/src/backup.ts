@@ -1,0 +1,380 @@
+import { constants, lstatSync, readlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
+import {
+  type ArchiveWarning,
+  type ArchiveWarningCode,
+  createIgnoreMatcher,
+  createTreeWalk,
+  decodePath,
+  encodePath,
+  fsPath,
+  resolvePackInput,
+  throwIfAborted,
+} from "@strongbox/core";
+import type { ChunkIndex } from "./chunk-index.js";
+import { createChunkStream } from "./chunk-stream.js";
+import { loadIndex, writeIndexObject } from "./index-store.js";
+import { createPackWriter, type PackInput, type PackWriter } from "./packs.js";
+import type { Repository } from "./repository.js";
+import {
+  listSnapshots,
+  newSnapshotId,
+  readTree,
+  type Snapshot,
+  type SnapshotCounts,
+  writeSnapshot,
+} from "./snapshots.js";
+import { compareWalkOrder, encodeTreeEntry, type TreeEntry } from "./tree.js";
+
+/** Options of {@link backup}. */
+export interface BackupOptions {
+  /** The folder to back up. */
+  source: string;
+  /** What the snapshot is a backup of (a server id): the previous snapshot of the same name is the parent. */
+  server: string;
+  /** Ignore rules (`.gitignore` syntax), applied after the ignore file's. */
+  ignore?: string | readonly string[];
+  /** The ignore file read from the source's root (default `.pteroignore`; false for none). */
+  ignoreFile?: string | false;
+  /** Read every file, even one whose size, mtime, ctime and inode match the parent snapshot's. */
+  rereadAll?: boolean;
+  signal?: AbortSignal;
+  /** Called as the backup goes, at most every 250 ms, and once at the end. */
+  onProgress?: (counts: SnapshotCounts) => void;
+  onWarning?: (warning: ArchiveWarning) => void;
+}
+
+/** Files are read this much at a time. */
+const READ_BYTES = 1024 * 1024;
+/** Walk entries handled between two looks at the event loop. */
+const WALK_STEP = 512;
+/** An index object is written once this many chunks of uploaded packs wait for one. */
+const INDEX_ENTRIES = 64 * 1024;
+/** O_NOFOLLOW: a file swapped for a symlink after the listing is never followed; O_NONBLOCK: nor a fifo. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+type WalkItem =
+  | { kind: "directory" | "file" | "symlink"; absolute: string; relative: string }
+  | { kind: "warning"; code: ArchiveWarningCode; relative: string; message: string };
+
+/**
+ * Backs up a folder into the repository as a new snapshot, storing only chunks the repository does not
+ * hold yet. A file whose size, mtime, ctime and inode match the server's previous snapshot reuses that
+ * snapshot's chunk list without being read (restic's rule), unless `rereadAll`. Packs are uploaded, then
+ * the index objects naming them, then the snapshot: a backup that fails or is killed leaves only data
+ * no snapshot references, which prune removes. Symlinks are stored, never followed; fifos, sockets and
+ * devices are skipped with a warning, as `pack` does.
+ *
+ * @throws StrongboxError `NOT_FOUND` when the source does not exist; `INVALID_INPUT` for bad options;
+ *   `ABORTED` when the signal fires.
+ */
+export async function backup(repo: Repository, options: BackupOptions): Promise<Snapshot> {
+  const started = new Date();
+  const input = await resolvePackInput(
+    options.source,
+    { ignore: options.ignore ?? [], ignoreFile: options.ignoreFile ?? ".pteroignore" },
+    [],
+  );
+  const { signal } = options;
+  const { index } = await loadIndex(repo);
+  const parent = options.rereadAll
+    ? undefined
+    : (await listSnapshots(repo, { server: options.server })).at(-1);
+  const run = new BackupRun(repo, index, options);
+  const previous = parent ? new TreeCursor(readTree(repo, index, parent, signal)) : undefined;
+
+  const queue: WalkItem[] = [];
+  const warn = (code: ArchiveWarningCode, relative: string, message: string) =>
+    queue.push({ kind: "warning", code, relative, message });
+  const walk = createTreeWalk(
+    input.root,
+    {
+      ignore: createIgnoreMatcher(input.ignoreRules),
+      exclude: new Set(),
+      checkCancelled: () => throwIfAborted(signal),
+    },
+    {
+      directory(absolute, relative) {
+        queue.push({ kind: "directory", absolute, relative });
+        return true;
+      },
+      file: (absolute, relative) => queue.push({ kind: "file", absolute, relative }),
+      symlink: (absolute, relative) => queue.push({ kind: "symlink", absolute, relative }),
+      special: (relative, kind) =>
+        warn("SPECIAL_FILE_SKIPPED", relative, `Skipped "${relative}": it is ${kind}.`),
+      problem: warn,
+    },
+  );
+  let more = true;
+  while (more) {
+    more = walk.step(WALK_STEP);
+    for (const item of queue.splice(0)) {
+      throwIfAborted(signal);
+      if (item.kind === "warning") run.warn(item.code, item.relative, item.message);
+      else await run.add(item.kind, item.absolute, item.relative, previous);
+    }
+  }
+  const tree = await run.finish();
+  const snapshot: Snapshot = {
+    id: newSnapshotId(),
+    server: options.server,
+    time: started.toISOString(),
+    ...(parent ? { parent: parent.id } : {}),
+    source: input.root,
+    ignoreRules: input.ignoreRules,
+    tree,
+    counts: run.counts,
+  };
+  throwIfAborted(signal);
+  await writeSnapshot(repo, snapshot);
+  options.onProgress?.({ ...run.counts });
+  return snapshot;
+}
+
+/** The parent snapshot's entries, read in step with the walk. */
+class TreeCursor {
+  private current: { entry: TreeEntry; path: Buffer } | undefined;
+  private done = false;
+
+  constructor(private readonly entries: AsyncGenerator<TreeEntry>) {}
+
+  /** The parent's entry at `path` (walk order only moves forward), if it has one. */
+  async seek(path: Buffer): Promise<TreeEntry | undefined> {
+    while (!this.done) {
+      if (this.current === undefined) {
+        const next = await this.entries.next();
+        if (next.done) {
+          this.done = true;
+          return undefined;
+        }
+        this.current = { entry: next.value, path: encodePath(next.value.path) };
+      }
+      const order = compareWalkOrder(this.current.path, path);
+      if (order === 0) return this.current.entry;
+      if (order > 0) return undefined;
+      this.current = undefined;
+    }
+    return undefined;
+  }
+}
+
+/** One backup's state: its pack writer, its tree being chunked, its counts. */
+class BackupRun {
+  readonly counts: SnapshotCounts = {
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    bytes: 0,
+    skipped: 0,
+    unchangedFiles: 0,
+    newChunks: 0,
+    newBytes: 0,
+  };
+  private readonly writer: PackWriter;
+  private readonly treeStream;
+  private readonly treeIds: string[] = [];
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BYTES);
+  private lastProgress = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly index: ChunkIndex,
+    private readonly options: BackupOptions,
+  ) {
+    this.writer = createPackWriter(repo);
+    this.treeStream = createChunkStream(repo.createChunker());
+  }
+
+  warn(code: ArchiveWarningCode, path: string, message: string): void {
+    this.counts.skipped++;
+    this.options.onWarning?.({ code, path, message });
+  }
+
+  async add(
+    kind: "directory" | "file" | "symlink",
+    absolute: string,
+    relative: string,
+    previous: TreeCursor | undefined,
+  ): Promise<void> {
+    let stat: import("node:fs").BigIntStats;
+    try {
+      stat = lstatSync(fsPath(absolute), { bigint: true });
+    } catch {
+      this.warn("FILE_VANISHED", relative, `"${relative}" vanished before it could be backed up.`);
+      return;
+    }
+    const entry = entryOf(relative, stat);
+    if (kind === "directory" && stat.isDirectory()) {
+      entry.type = "directory";
+      entry.size = 0;
+      this.counts.directories++;
+    } else if (kind === "symlink" && stat.isSymbolicLink()) {
+      try {
+        entry.linkTarget = decodePath(readlinkSync(fsPath(absolute), { encoding: "buffer" }));
+      } catch {
+        this.warn("FILE_VANISHED", relative, `"${relative}" vanished before it could be backed up.`);
+        return;
+      }
+      entry.type = "symlink";
+      entry.size = 0;
+      this.counts.symlinks++;
+    } else if (kind === "file" && stat.isFile()) {
+      const before = await previous?.seek(encodePath(relative));
+      if (before && this.unchanged(before, entry)) {
+        entry.chunks = before.chunks;
+        this.counts.unchangedFiles++;
+      } else if (!(await this.readFile(absolute, relative, entry))) {
+        return;
+      }
+      this.counts.files++;
+      this.counts.bytes += entry.size;
+    } else {
+      this.warn("FILE_CHANGED", relative, `Skipped "${relative}": it changed type while it was backed up.`);
+      return;
+    }
+    await this.storeTree(this.treeStream.push(encodeTreeEntry(entry)));
+    this.progress();
+  }
+
+  /** Stores the last tree chunk and the last pack, then the index naming them; returns the tree's ids. */
+  async finish(): Promise<string[]> {
+    const last = this.treeStream.end();
+    if (last) await this.storeTree([last]);
+    for (const entry of await this.writer.flush()) this.uploaded.push(entry);
+    if (this.uploaded.length > 0) await writeIndexObject(this.repo, this.uploaded);
+    this.uploaded = [];
+    return this.treeIds;
+  }
+
+  /** restic's rule: same size, mtime, ctime and inode, and every chunk still indexed. */
+  private unchanged(before: TreeEntry, now: TreeEntry): boolean {
+    if (
+      before.type !== "file" ||
+      before.size !== now.size ||
+      before.mtimeNs !== now.mtimeNs ||
+      before.ctimeNs !== now.ctimeNs ||
+      before.inode !== now.inode
+    ) {
+      return false;
+    }
+    for (let at = 0; at < before.chunks.length; at += 32) {
+      if (!this.index.has(before.chunks.subarray(at, at + 32))) return false;
+    }
+    return true;
+  }
+
+  /** Reads and chunks one file into `entry`; false when it was skipped. */
+  private async readFile(absolute: string, relative: string, entry: TreeEntry): Promise<boolean> {
+    let handle: import("node:fs/promises").FileHandle;
+    try {
+      handle = await open(fsPath(absolute), OPEN_FLAGS);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR")
+        this.warn("FILE_VANISHED", relative, `"${relative}" vanished before it could be backed up.`);
+      else if (code === "ELOOP")
+        this.warn("FILE_CHANGED", relative, `Skipped "${relative}": it was replaced by a symlink.`);
+      else
+        this.warn(
+          "UNREADABLE",
+          relative,
+          `Could not open "${relative}" (${code ?? String(cause)}); it was skipped.`,
+        );
+      return false;
+    }
+    try {
+      if (!(await handle.stat()).isFile()) {
+        this.warn("FILE_CHANGED", relative, `Skipped "${relative}": it stopped being a regular file.`);
+        return false;
+      }
+      const stream = createChunkStream(this.repo.createChunker());
+      const ids: Buffer[] = [];
+      let size = 0;
+      for (;;) {
+        throwIfAborted(this.options.signal);
+        let read: number;
+        try {
+          ({ bytesRead: read } = await handle.read(this.readBuffer, 0, READ_BYTES, null));
+        } catch (cause) {
+          const code = (cause as NodeJS.ErrnoException).code;
+          this.warn(
+            "UNREADABLE",
+            relative,
+            `Reading "${relative}" failed (${code ?? String(cause)}); it was skipped.`,
+          );
+          return false;
+        }
+        if (read === 0) break;
+        size += read;
+        ids.push(...(await this.store(stream.push(this.readBuffer.subarray(0, read)))));
+      }
+      const last = stream.end();
+      if (last) ids.push(...(await this.store([last])));
+      entry.size = size;
+      entry.chunks = Buffer.concat(ids);
+      return true;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Stores the chunks the repository lacks; returns every chunk's id, in order. */
+  private async store(chunks: Buffer[]): Promise<Buffer[]> {
+    const ids = chunks.map((bytes) => Buffer.from(this.repo.chunkId(bytes), "hex"));
+    const fresh: PackInput[] = [];
+    const batch = new Set<string>();
+    for (const [n, id] of ids.entries()) {
+      const hex = id.toString("hex");
+      if (this.index.has(id) || batch.has(hex)) continue;
+      batch.add(hex);
+      fresh.push({ id, bytes: chunks[n]! });
+    }
+    if (fresh.length > 0) {
+      const locations = await this.writer.add(fresh);
+      for (const [n, { id, bytes }] of fresh.entries()) {
+        this.index.add(id, locations[n]!);
+        this.counts.newChunks++;
+        this.counts.newBytes += bytes.length;
+      }
+      await this.writeUploadedIndex();
+    }
+    return ids;
+  }
+
+  private async storeTree(chunks: Buffer[]): Promise<void> {
+    if (chunks.length === 0) return;
+    for (const id of await this.store(chunks)) this.treeIds.push(id.toString("hex"));
+  }
+
+  /** A long backup indexes its uploaded packs as it goes, so memory holds no more than one batch of them. */
+  private uploaded: ReturnType<PackWriter["takeUploaded"]> = [];
+  private async writeUploadedIndex(): Promise<void> {
+    for (const entry of this.writer.takeUploaded()) this.uploaded.push(entry);
+    if (this.uploaded.length < INDEX_ENTRIES) return;
+    await writeIndexObject(this.repo, this.uploaded);
+    this.uploaded = [];
+  }
+
+  private progress(): void {
+    const now = Date.now();
+    if (now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.options.onProgress?.({ ...this.counts });
+  }
+}
+
+function entryOf(relative: string, stat: import("node:fs").BigIntStats): TreeEntry {
+  return {
+    path: relative,
+    type: "file",
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    mtimeNs: stat.mtimeNs,
+    ctimeNs: stat.ctimeNs,
+    inode: stat.ino,
+    device: stat.dev,
+    size: Number(stat.size),
+    chunks: new Uint8Array(0),
+  };
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from "node:crypto";
+import { StrongboxError } from "@strongbox/core";
+import type { ChunkIndex } from "./chunk-index.js";
+import { readChunks } from "./chunk-reader.js";
+import type { Repository } from "./repository.js";
+import { parseObject } from "./stored-json.js";
+import { readObject, writeObject } from "./stored-object.js";
+import { TreeDecoder, type TreeEntry } from "./tree.js";
+
+/** What a backup counted. */
+export interface SnapshotCounts {
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** Bytes of file content in the snapshot. */
+  bytes: number;
+  /** Paths left out with a warning (vanished, unreadable, special files). */
+  skipped: number;
+  /** Files whose chunks came from the previous snapshot without being read. */
+  unchangedFiles: number;
+  /** Chunks this backup stored (the rest were in the repository already), and their raw bytes. */
+  newChunks: number;
+  newBytes: number;
+}
+
+/** One backup in a repository. Stored sealed at `snapshots/<id>`. */
+export interface Snapshot {
+  /** 32 hex digits. */
+  id: string;
+  /** The server (or any name) it is a backup of: file-level skip compares with its previous snapshot. */
+  server: string;
+  /** ISO time the backup started. */
+  time: string;
+  /** The snapshot whose unchanged files it reused without reading them, if any. */
+  parent?: string;
+  /** The folder backed up. */
+  source: string;
+  /** The ignore rules applied (the ignore file's, then the caller's). */
+  ignoreRules: string;
+  /** The ids (hex) of the chunks of its tree: one record per path, in walk order. */
+  tree: string[];
+  counts: SnapshotCounts;
+}
+
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** A new random snapshot id. */
+export function newSnapshotId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/** @throws StrongboxError `INVALID_INPUT` when `id` is not a snapshot id (32 hex digits). */
+export function validateSnapshotId(id: string): string {
+  if (typeof id !== "string" || !ID_PATTERN.test(id)) {
+    throw new StrongboxError("INVALID_INPUT", `"${String(id)}" is not a snapshot id (32 hex digits).`, {
+      details: { id },
+    });
+  }
+  return id;
+}
+
+function snapshotKey(repo: Repository, id: string): string {
+  return `${repo.prefix}snapshots/${id}`;
+}
+
+/** Stores a snapshot: the last write of a backup, once everything it names is stored and indexed. */
+export async function writeSnapshot(repo: Repository, snapshot: Snapshot): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify(snapshot));
+  await writeObject(repo, snapshotKey(repo, snapshot.id), `snapshot ${snapshot.id}`, bytes);
+}
+
+/**
+ * A snapshot.
+ * @throws StrongboxError `NOT_FOUND` when there is none with this id; `INVALID_INPUT` when it is damaged.
+ */
+export async function readSnapshot(repo: Repository, id: string): Promise<Snapshot> {
+  validateSnapshotId(id);
+  const bytes = await readObject(repo, snapshotKey(repo, id), `snapshot ${id}`);
+  if (!bytes) {
+    throw new StrongboxError("NOT_FOUND", `There is no snapshot ${id} in this repository.`, {
+      details: { id },
+    });
+  }
+  const value = parseObject(bytes);
+  if (
+    value?.id !== id ||
+    typeof value.server !== "string" ||
+    typeof value.time !== "string" ||
+    !Array.isArray(value.tree) ||
+    !value.tree.every((chunk) => typeof chunk === "string" && /^[0-9a-f]{64}$/.test(chunk))
+  ) {
+    throw new StrongboxError("INVALID_INPUT", `Snapshot ${id} is damaged (a field is missing or wrong).`, {
+      details: { id },
+    });
+  }
+  return value as unknown as Snapshot;
+}
+
+/** The ids of every stored snapshot. */
+export async function listSnapshotIds(repo: Repository): Promise<string[]> {
+  const folder = `${repo.prefix}snapshots/`;
+  const ids: string[] = [];
+  for await (const info of repo.storage.list(folder)) {
+    const id = info.key.slice(folder.length);
+    if (ID_PATTERN.test(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** Every snapshot (of one server when given), oldest first. */
+export async function listSnapshots(repo: Repository, filter: { server?: string } = {}): Promise<Snapshot[]> {
+  const snapshots: Snapshot[] = [];
+  for (const id of await listSnapshotIds(repo)) {
+    const snapshot = await readSnapshot(repo, id).catch((error: unknown) => {
+      // Forgotten between the listing and the read: not an error.
+      if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
+      snapshots.push(snapshot);
+  }
+  return snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+}
+
+/** Removes a snapshot object (its data stays until prune). */
+export async function deleteSnapshotObject(repo: Repository, id: string): Promise<void> {
+  await repo.storage.delete(snapshotKey(repo, validateSnapshotId(id)));
+}
+
+/** The ids of a snapshot's tree chunks, as bytes. */
+export function treeChunkIds(snapshot: Snapshot): Uint8Array[] {
+  return snapshot.tree.map((hex) => Buffer.from(hex, "hex"));
+}
+
+/** A snapshot's entries, in walk order, read a few chunks at a time. */
+export async function* readTree(
+  repo: Repository,
+  index: ChunkIndex,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): AsyncGenerator<TreeEntry> {
+  const decoder = new TreeDecoder(`snapshot ${snapshot.id}`);
+  for await (const chunk of readChunks(repo, index, treeChunkIds(snapshot), { signal })) {
+    yield* decoder.push(chunk);
+  }
+  decoder.end();
+}

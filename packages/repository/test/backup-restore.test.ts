@@ -1,0 +1,194 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { chmod, mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { isStrongboxError } from "@strongbox/core";
+import { describe, expect, test } from "vitest";
+import { useTestStorages } from "../../core/test/fixtures/test-storages.js";
+import { snapshotTree } from "../../core/test/helpers/extract-tree.js";
+import { run, useTempDirs } from "../../core/test/helpers/tree.js";
+import {
+  backup,
+  initRepository,
+  listSnapshots,
+  loadIndex,
+  type Repository,
+  restoreSnapshot,
+  snapshotTar,
+} from "../src/index.js";
+
+const KDF = { N: 2 ** 10, r: 8, p: 1 };
+const KiB = 1024;
+const tempDir = useTempDirs();
+const STORAGES = useTestStorages("repo-backup", ["memory", "local", "s3"]);
+
+const notLogs = (path: string) => path === "logs.log";
+
+/** A small game-server tree: a jar of random bytes, a world region, configs, an empty file, links. */
+async function serverTree(dir: string): Promise<string> {
+  const root = join(dir, "server");
+  await mkdir(join(root, "world", "region"), { recursive: true });
+  await mkdir(join(root, "plugins", "empty-folder"), { recursive: true });
+  await writeFile(join(root, "server.jar"), randomBytes(300 * KiB));
+  // Region files hold compressed chunks: bytes that look random.
+  await writeFile(join(root, "world", "region", "r.0.0.mca"), randomBytes(256 * KiB));
+  await writeFile(join(root, "server.properties"), "motd=A Minecraft Server\nmax-players=20\n".repeat(40));
+  await writeFile(join(root, "empty.txt"), "");
+  await writeFile(join(root, "logs.log"), "ignored by the ignore file\n");
+  await writeFile(join(root, ".pteroignore"), "*.log\n");
+  await writeFile(Buffer.from(join(root, "caf\xe9-latin1.txt"), "latin1"), "a name that is not UTF-8");
+  await symlink("server.properties", join(root, "link-to-properties"));
+  await symlink("/etc/passwd", join(root, "link-outside"));
+  await chmod(join(root, "server.jar"), 0o750);
+  return root;
+}
+
+describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
+  test.each([
+    ["without a password", undefined],
+    ["with a password", "pw"],
+  ])("a snapshot restores byte-identical, %s", async (_, password) => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const repo = await initRepository({ storage: makeStorage(dir), password, kdf: KDF });
+    const snapshot = await backup(repo, { source, server: "s1" });
+    expect(snapshot.counts).toMatchObject({
+      files: 6,
+      directories: 4,
+      symlinks: 2,
+      skipped: 0,
+      unchangedFiles: 0,
+    });
+
+    const target = join(dir, "target");
+    await restoreSnapshot(repo, snapshot.id, target, { mode: "truncate" });
+    expect(snapshotTree(target)).toEqual(snapshotTree(source, notLogs));
+  });
+
+  test("an unchanged tree backs up again without reading a file or storing a chunk", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const repo = await initRepository({ storage: makeStorage(dir) });
+    const first = await backup(repo, { source, server: "s1" });
+    const second = await backup(repo, { source, server: "s1" });
+    expect(second.parent).toBe(first.id);
+    expect(second.counts).toMatchObject({ files: 6, unchangedFiles: 6, newChunks: 0 });
+    expect(second.tree).toEqual(first.tree);
+
+    // Another server's first backup of the same files reads them all but stores nothing new but its tree.
+    const other = await backup(repo, { source, server: "s2" });
+    expect(other.counts).toMatchObject({ unchangedFiles: 0, newChunks: 0 });
+    expect(other.parent).toBeUndefined();
+
+    // rereadAll reads every file and still stores nothing.
+    const reread = await backup(repo, { source, server: "s1", rereadAll: true });
+    expect(reread.counts).toMatchObject({ unchangedFiles: 0, newChunks: 0 });
+    expect((await listSnapshots(repo, { server: "s1" })).map((s) => s.id)).toEqual([
+      first.id,
+      second.id,
+      reread.id,
+    ]);
+  });
+
+  test("a changed file is read again, the others are not; every snapshot restores as it was", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const repo = await initRepository({ storage: makeStorage(dir), password: "pw", kdf: KDF });
+    const first = await backup(repo, { source, server: "s1" });
+    const firstTree = snapshotTree(source, notLogs);
+
+    const region = join(source, "world", "region", "r.0.0.mca");
+    const bytes = await readFile(region);
+    randomBytes(4 * KiB).copy(bytes, 100 * KiB); // one sector rewritten in place
+    await writeFile(region, bytes);
+    // Same size and mtime as before: ctime and content still changed, so it must be read.
+    await utimes(join(source, "server.properties"), 1_000_000, 1_000_000);
+    const second = await backup(repo, { source, server: "s1" });
+    expect(second.counts.unchangedFiles).toBe(4);
+    // The rewritten sector costs a chunk or two, not the file.
+    expect(second.counts.newBytes).toBeLessThan(100 * KiB);
+
+    for (const [snapshot, tree] of [
+      [first, firstTree],
+      [second, snapshotTree(source, notLogs)],
+    ] as const) {
+      const target = join(dir, `restore-${snapshot.id}`);
+      await restoreSnapshot(repo, snapshot.id, target, { mode: "truncate" });
+      expect(snapshotTree(target)).toEqual(tree);
+    }
+  });
+
+  test("restoring one file reads only its chunks", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    await writeFile(join(source, "big.bin"), randomBytes(2048 * KiB));
+    const repo = await initRepository({ storage: makeStorage(dir) });
+    const snapshot = await backup(repo, { source, server: "s1" });
+    let read = 0;
+    const target = join(dir, "target");
+    await restoreSnapshot(repo, snapshot.id, target, {
+      only: ["server.properties"],
+      onRead: (n) => (read += n),
+    });
+    expect(await readFile(join(target, "server.properties"), "utf8")).toContain("max-players=20");
+    // server.properties deflates to well under 1 KiB; the tree's chunks are not counted.
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(4 * KiB);
+  });
+});
+
+describe("a snapshot's export", () => {
+  test("is a tar stream GNU tar and bsdtar list and extract byte-identical", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const { createMemoryStorage } = await import("@strongbox/core");
+    const repo = await initRepository({ storage: createMemoryStorage() });
+    const snapshot = await backup(repo, { source, server: "s1" });
+    const archive = join(dir, "export.tar.gz");
+    await pipeline(
+      snapshotTar(repo, (await loadIndex(repo)).index, snapshot),
+      createGzip(),
+      createWriteStream(archive),
+    );
+    const expected = snapshotTree(source, notLogs);
+    for (const tool of ["tar", "bsdtar"]) {
+      const out = join(dir, `by-${tool}`);
+      await mkdir(out);
+      const { stderr } = await run(tool, ["-xzf", archive, "-C", out]);
+      expect(stderr).toBe("");
+      expect(snapshotTree(out)).toEqual(expected);
+    }
+  });
+});
+
+describe("damage", () => {
+  test("a restore from a snapshot with a damaged chunk fails before touching the target", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const { createMemoryStorage } = await import("@strongbox/core");
+    const storage = createMemoryStorage();
+    const repo: Repository = await initRepository({ storage });
+    const snapshot = await backup(repo, { source, server: "s1" });
+    const target = join(dir, "target");
+    await mkdir(target);
+    await writeFile(join(target, "keep.txt"), "old");
+    // Flip a byte in the middle of every pack.
+    for await (const info of storage.list("data/")) {
+      const parts: Buffer[] = [];
+      for await (const part of await storage.get(info.key)) parts.push(Buffer.from(part as Uint8Array));
+      const bytes = Buffer.concat(parts);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      const { Readable } = await import("node:stream");
+      await storage.put(info.key, Readable.from([bytes]));
+    }
+    const error = await restoreSnapshot(repo, snapshot.id, target, { mode: "truncate" }).catch(
+      (e: unknown) => e,
+    );
+    expect(isStrongboxError(error, "INVALID_INPUT")).toBe(true);
+    expect(String((error as Error).message)).toMatch(/damaged/);
+    expect(Object.keys(snapshotTree(target))).toEqual(["keep.txt"]);
+    expect(await readFile(join(target, "keep.txt"), "utf8")).toBe("old");
+  });
+});
