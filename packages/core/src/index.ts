@@ -72,6 +72,7 @@ export { type DrillOptions, type DrillReport, MAX_DIFFERENCES } from "./manager/
 export type { DrillDifference } from "./manager/drill-compare.js";
 export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
+export { isAbandoned, isProcessAlive, type LivenessRules } from "./manager/liveness.js";
 export { createBackupManager } from "./manager/manager.js";
 export {
   type MigratedBackup,

@@ -10,6 +10,19 @@ export { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 export { listIndexObjects, loadIndex, writeIndexObject } from "./index-store.js";
 export type { KdfCost, KeySlotInfo } from "./key-slots.js";
 export {
+  DEFAULT_LOCK_REFRESH_MS,
+  DEFAULT_LOCK_STALE_AFTER_MS,
+  type LockInfo,
+  type LockKind,
+  type LockOptions,
+  type LockOwner,
+  listLocks,
+  lockRepository,
+  type RepositoryLock,
+  removeStaleLocks,
+  type StaleLockRules,
+} from "./locks.js";
+export {
   createPackWriter,
   DEFAULT_PACK_BYTES,
   type PackInput,
