@@ -14,6 +14,7 @@ import {
 import type { ChunkIndex } from "./chunk-index.js";
 import { createChunkStream } from "./chunk-stream.js";
 import { loadIndex, writeIndexObject } from "./index-store.js";
+import { lockRepository, type RepositoryLock } from "./locks.js";
 import { createPackWriter, type PackInput, type PackWriter } from "./packs.js";
 import type { Repository } from "./repository.js";
 import {
@@ -38,6 +39,8 @@ export interface BackupOptions {
   ignoreFile?: string | false;
   /** Read every file, even one whose size, mtime, ctime and inode match the parent snapshot's. */
   rereadAll?: boolean;
+  /** How long to wait for a prune's exclusive lock to go (default 0: fail at once with `SERVER_STATE_CONFLICT`). */
+  lockWaitMs?: number;
   signal?: AbortSignal;
   /** Called as the backup goes, at most every 250 ms, and once at the end. */
   onProgress?: (counts: SnapshotCounts) => void;
@@ -66,7 +69,8 @@ type WalkItem =
  * devices are skipped with a warning, as `pack` does.
  *
  * @throws StrongboxError `NOT_FOUND` when the source does not exist; `INVALID_INPUT` for bad options;
- *   `ABORTED` when the signal fires.
+ *   `SERVER_STATE_CONFLICT` while a prune (or forget) holds the repository's exclusive lock; `ABORTED` when
+ *   the signal fires.
  */
 export async function backup(repo: Repository, options: BackupOptions): Promise<Snapshot> {
   const started = new Date();
@@ -76,6 +80,28 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     [],
   );
   const { signal } = options;
+  const lock = await lockRepository(repo, {
+    kind: "shared",
+    purpose: `backup of ${options.server}`,
+    waitMs: options.lockWaitMs ?? 0,
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    return await backupLocked(repo, options, input, lock, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function backupLocked(
+  repo: Repository,
+  options: BackupOptions,
+  input: Awaited<ReturnType<typeof resolvePackInput>>,
+  lock: RepositoryLock,
+  started: Date,
+): Promise<Snapshot> {
+  const { signal } = options;
+  // Loaded under the lock: no prune runs while it is held, so every chunk it names stays.
   const { index } = await loadIndex(repo);
   const parent = options.rereadAll
     ? undefined
@@ -126,6 +152,8 @@ export async function backup(repo: Repository, options: BackupOptions): Promise<
     counts: run.counts,
   };
   throwIfAborted(signal);
+  // A lock lost (judged stale by a prune) means the chunks reused may be gone: no snapshot names them.
+  lock.assertHeld();
   await writeSnapshot(repo, snapshot);
   options.onProgress?.({ ...run.counts });
   return snapshot;
