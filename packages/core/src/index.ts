@@ -9,6 +9,7 @@ export {
 export { type ContentsOptions, contents } from "./archive/extract/contents.js";
 export { extract } from "./archive/extract/extract.js";
 export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract/extract-limits.js";
+export { looksCompressed } from "./archive/gzip/deflate-incompressible.js";
 export { pack } from "./archive/pack/pack.js";
 export { packToFile } from "./archive/pack/pack-file.js";
 export { DEFAULT_IGNORE_FILE, resolvePackInput } from "./archive/pack/pack-input.js";

@@ -2,7 +2,10 @@ import type { Chunker } from "./chunker.js";
 
 /** Turns a chunker's cut lengths into the chunks' bytes, whatever slices the bytes arrive in. */
 export interface ChunkStream {
-  /** Takes the next bytes; returns the chunks they completed (copies: the input may be reused). */
+  /**
+   * Takes the next bytes; returns the chunks they completed. A chunk within one push is a view of its
+   * bytes (no copy: give each push a buffer of its own); one spanning pushes is a copy.
+   */
   push(bytes: Uint8Array): Buffer[];
   /** Ends the stream: its last chunk, if any bytes were pending; the chunker starts fresh. */
   end(): Buffer | undefined;
@@ -14,7 +17,7 @@ export function createChunkStream(chunker: Chunker): ChunkStream {
   let carried = 0;
   const take = (bytes: Uint8Array, start: number, end: number): Buffer => {
     const slice = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
-    if (carried === 0) return Buffer.from(slice);
+    if (carried === 0) return slice;
     const chunk = Buffer.concat([...carry, slice], carried + slice.length);
     carry = [];
     carried = 0;

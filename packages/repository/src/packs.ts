@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { deflateRaw, inflateRaw } from "node:zlib";
-import { isStrongboxError, type StorageAdapter, StrongboxError } from "@strongbox/core";
+import { isStrongboxError, looksCompressed, type StorageAdapter, StrongboxError } from "@strongbox/core";
 import { ChunkIndex, type ChunkLocation } from "./chunk-index.js";
 import { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 import type { Repository } from "./repository.js";
@@ -33,8 +33,9 @@ export interface PackInput {
 export interface PackWriter {
   /**
    * Adds chunks to the pack being filled (deflated together on libuv's threads, not the event loop),
-   * uploading the pack first whenever it is full; returns where each one is. Memory stays within one pack
-   * and the chunks given.
+   * uploading the pack first whenever it is full; returns where each one is. Calls may overlap: each
+   * starts deflating at once, and they land in the packs in call order. Memory stays within one pack and
+   * the chunks given.
    */
   add(chunks: readonly PackInput[]): Promise<ChunkLocation[]>;
   /** The entries of the packs uploaded since the last call (or flush): ready for an index object. */
@@ -57,34 +58,66 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   let pending: [Uint8Array, ChunkLocation][] = [];
   let written: [Uint8Array, ChunkLocation][] = [];
   let packId = newPackId();
+  let appended: Promise<void> = Promise.resolve();
 
+  /** Uploads running in the background while the next pack fills (at most UPLOADS_AT_ONCE). */
+  const uploads = new Set<Promise<void>>();
+  let uploadFailure: unknown;
+  const waitForUploads = async (atMost: number) => {
+    while (uploads.size > atMost) await Promise.race(uploads);
+    if (uploadFailure !== undefined) throw uploadFailure;
+  };
   const upload = async () => {
     if (blobs.length === 0) return;
-    const header = repo.sealObject(encodeIndexObject(pending), `pack header ${packId}`);
+    const entries = pending;
+    const header = repo.sealObject(encodeIndexObject(entries), `pack header ${packId}`);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    await storage.put(packKey(prefix, packId), Readable.from([...blobs, header, length]));
-    for (const entry of pending) written.push(entry);
+    const body = Readable.from([...blobs, header, length]);
+    const key = packKey(prefix, packId);
     blobs = [];
     size = 0;
     pending = [];
     packId = newPackId();
+    const put = storage.put(key, body).then(
+      () => {
+        // Listed for an index object only once the pack is stored whole.
+        for (const entry of entries) written.push(entry);
+      },
+      (error: unknown) => {
+        uploadFailure ??= error;
+      },
+    );
+    const tracked = put.finally(() => uploads.delete(tracked));
+    uploads.add(tracked);
+    await waitForUploads(UPLOADS_AT_ONCE - 1);
   };
 
   return {
-    async add(chunks) {
-      const payloads = await Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes, level)));
-      const locations: ChunkLocation[] = [];
-      for (const [n, { id, bytes }] of chunks.entries()) {
-        const blob = repo.sealObject(payloads[n]!, blobContext(id));
-        if (size > 0 && size + blob.length > maxPackBytes) await upload();
-        const location = { pack: packId, offset: size, length: blob.length, rawLength: bytes.length };
-        pending.push([Buffer.from(id), location]);
-        locations.push(location);
-        blobs.push(blob);
-        size += blob.length;
-      }
-      return locations;
+    add(chunks) {
+      const encoding = Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes, level)));
+      // Awaited below, in turn; until then a failure must not count as unhandled.
+      encoding.catch(() => undefined);
+      const added = appended.then(async () => {
+        const payloads = await encoding;
+        const locations: ChunkLocation[] = [];
+        for (const [n, { id, bytes }] of chunks.entries()) {
+          const blob = repo.sealObject(payloads[n]!, blobContext(id));
+          if (size > 0 && size + blob.length > maxPackBytes) await upload();
+          const location = { pack: packId, offset: size, length: blob.length, rawLength: bytes.length };
+          pending.push([Buffer.from(id), location]);
+          locations.push(location);
+          blobs.push(blob);
+          size += blob.length;
+        }
+        return locations;
+      });
+      // The next call appends after this one, whether this one worked or not (its caller sees its error).
+      appended = added.then(
+        () => undefined,
+        () => undefined,
+      );
+      return added;
     },
     takeUploaded() {
       const entries = written;
@@ -92,15 +125,37 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
       return entries;
     },
     async flush() {
+      await appended;
       await upload();
+      await waitForUploads(0);
       return this.takeUploaded();
     },
   };
 }
 
-/** A chunk's stored payload before sealing: deflated when that is smaller, else as it is. */
+/** Packs uploading at once: one fills while the other travels. */
+const UPLOADS_AT_ONCE = 2;
+/** Deflate calls running at once: each holds a zlib state of a few hundred KiB until it ends. */
+const DEFLATES_AT_ONCE = 4;
+let deflating = 0;
+const waitingToDeflate: (() => void)[] = [];
+
+/**
+ * A chunk's stored payload before sealing: deflated when that is smaller, else as it is. A chunk that
+ * looks already compressed (region files, jars: most of a game server) is stored without trying.
+ */
 async function encodeBlob(chunk: Uint8Array, level: number): Promise<Buffer> {
-  const deflated = await deflate(chunk, { level });
+  if (level === 0 || looksCompressed(chunk, 0, chunk.length))
+    return Buffer.concat([Buffer.of(STORED), chunk]);
+  if (deflating >= DEFLATES_AT_ONCE) await new Promise<void>((resolve) => waitingToDeflate.push(resolve));
+  deflating++;
+  let deflated: Buffer;
+  try {
+    deflated = await deflate(chunk, { level });
+  } finally {
+    deflating--;
+    waitingToDeflate.shift()?.();
+  }
   return deflated.length < chunk.length
     ? Buffer.concat([Buffer.of(DEFLATED), deflated])
     : Buffer.concat([Buffer.of(STORED), chunk]);

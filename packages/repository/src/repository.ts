@@ -34,7 +34,10 @@ export interface Repository {
   createChunker(): Chunker;
   /** A chunk's id: hex sha256 of its bytes, or HMAC-SHA-256 under a repository key when encrypted. */
   chunkId(bytes: Uint8Array): string;
-  /** What to store for `plain` (sealed when encrypted); `context` names the object, e.g. `pack <id>`. */
+  /**
+   * What to store for `plain` (sealed when encrypted; `plain` itself, not a copy, when not); `context`
+   * names the object, e.g. `pack <id>`.
+   */
   sealObject(plain: Uint8Array, context: string): Buffer;
   /**
    * The plain bytes of a stored object.
@@ -145,7 +148,8 @@ function repositoryHandle(
       idKey
         ? createHmac("sha256", idKey).update(bytes).digest("hex")
         : createHash("sha256").update(bytes).digest("hex"),
-    sealObject: (plain, context) => (dataKey ? seal(dataKey, plain, context) : Buffer.from(plain)),
+    sealObject: (plain, context) =>
+      dataKey ? seal(dataKey, plain, context) : Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength),
     openObject(stored, context) {
       if (!dataKey) return Buffer.from(stored);
       const plain = unseal(dataKey, stored, context);
