@@ -139,6 +139,39 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
   });
 });
 
+describe("with a password", () => {
+  test("no stored object, nor its key, holds a file's contents or any file name", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const MARKER = "planted-marker-5c1e";
+    await mkdir(join(source, "secret-folder-name"));
+    await writeFile(join(source, "secret-folder-name", "secret-file-name.txt"), `${MARKER}\n`.repeat(5000));
+    await writeFile(join(source, "small.txt"), MARKER);
+    const { createMemoryStorage } = await import("@strongbox/core");
+    const storage = createMemoryStorage();
+    const repo = await initRepository({ storage, password: "pw", kdf: KDF });
+    const snapshot = await backup(repo, { source, server: "server-name-9" });
+    await backup(repo, { source, server: "server-name-9" });
+    const names = ["secret-folder-name", "secret-file-name", "server.properties", "server-name-9", "r.0.0.mca", source];
+    let objects = 0;
+    for await (const info of storage.list("")) {
+      const parts: Buffer[] = [];
+      for await (const part of await storage.get(info.key)) parts.push(Buffer.from(part as Uint8Array));
+      const bytes = Buffer.concat(parts);
+      objects++;
+      for (const secret of [MARKER, ...names]) {
+        expect(bytes.includes(secret), `${info.key} holds "${secret}"`).toBe(false);
+        expect(info.key.includes(secret)).toBe(false);
+      }
+    }
+    expect(objects).toBeGreaterThanOrEqual(6);
+    // And it all comes back with the password.
+    const target = join(dir, "target");
+    await restoreSnapshot(repo, snapshot.id, target);
+    expect(await readFile(join(target, "small.txt"), "utf8")).toBe(MARKER);
+  });
+});
+
 describe("a snapshot's export", () => {
   test("is a tar stream GNU tar and bsdtar list and extract byte-identical", async () => {
     const dir = await tempDir("strongbox-repo-");

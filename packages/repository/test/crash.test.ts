@@ -10,9 +10,13 @@ import { useTempDirs } from "../../core/test/helpers/tree.js";
 import { createLocalStorage } from "../../storage-local/src/index.js";
 import {
   backup,
+  checkRepository,
+  forgetSnapshots,
   initRepository,
+  loadIndex,
   listSnapshots,
   openRepository,
+  prune,
   type Repository,
   restoreSnapshot,
 } from "../src/index.js";
@@ -67,6 +71,40 @@ async function restoresAs(repo: Repository, id: string, tree: Record<string, Tre
   await rm(target, { recursive: true, force: true });
 }
 
+describe("many writers", () => {
+  test("4 processes back up 4 servers into one repository at once; prune and check after", async () => {
+    const dir = await tempDir("strongbox-writers-");
+    const store = join(dir, "store");
+    const template = join(dir, "template");
+    await writeFiles(template, "modpack", 16);
+    const repo = await initRepository({ storage: createLocalStorage({ root: store }) });
+    const servers = ["alpha", "beta", "gamma", "delta"];
+    const trees: Record<string, Record<string, TreeNode>> = {};
+    for (const server of servers) {
+      const root = join(dir, "servers", server);
+      await cp(template, root, { recursive: true });
+      await writeFiles(join(root, "world-own"), server, 12);
+      trees[server] = snapshotTree(root);
+    }
+    const runs = await Promise.all(
+      servers.map((server) => runChild([store, "0", "before", "backup", join(dir, "servers", server), server])),
+    );
+    for (const run of runs) expect(run.code).toBe(0);
+
+    const pruned = await prune(repo);
+    expect(pruned.packsDeleted + pruned.packsRepacked).toBeGreaterThanOrEqual(0);
+    const report = await checkRepository(repo, { readData: "all" });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const snapshots = await listSnapshots(repo);
+    expect(snapshots.map((snapshot) => snapshot.server).sort()).toEqual([...servers].sort());
+    for (const snapshot of snapshots) await restoresAs(repo, snapshot.id, trees[snapshot.server]!, dir);
+    // The template's chunks were stored once or a few times (writers racing), never kept twice after prune.
+    const { index } = await loadIndex(repo);
+    expect(index.size).toBe(report.chunks);
+  }, 300_000);
+});
+
 describe("kill -9", () => {
   test("of a backup at 24 points: every earlier snapshot restores byte-identical, and the next backup works", async () => {
     const dir = await tempDir("strongbox-crash-");
@@ -97,6 +135,8 @@ describe("kill -9", () => {
       expect(run.signal, `killed at write ${at} (${how})`).toBe("SIGKILL");
 
       const crashed = await openRepository({ storage: createLocalStorage({ root: work }) });
+      const report = await checkRepository(crashed, { readData: "all" });
+      expect(report.problems, `killed at write ${at} (${how})`).toEqual([]);
       const snapshots = await listSnapshots(crashed);
       expect(snapshots[0]!.id).toBe(first.id);
       await restoresAs(crashed, first.id, firstTree, dir);
@@ -109,4 +149,51 @@ describe("kill -9", () => {
       await rm(work, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+describe("kill -9 of a prune", () => {
+  test("at 24 points: check passes, every snapshot restores byte-identical, and the next prune finishes", async () => {
+    const dir = await tempDir("strongbox-crash-prune-");
+    const source = join(dir, "server");
+    const pristine = join(dir, "pristine");
+    const repo = await initRepository({ storage: createLocalStorage({ root: pristine }) });
+    await writeFiles(source, "day1", 24);
+    const day1 = await backup(repo, { source, server: "s1", maxPackBytes: 64 * KiB });
+    await rm(join(source, "world"), { recursive: true });
+    await writeFiles(source, "day2", 16);
+    const day2 = await backup(repo, { source, server: "s1", maxPackBytes: 64 * KiB });
+    const day2Tree = snapshotTree(source);
+    await writeFiles(source, "day3", 8);
+    const day3 = await backup(repo, { source, server: "s1", maxPackBytes: 64 * KiB });
+    const day3Tree = snapshotTree(source);
+    await forgetSnapshots(repo, [day1.id]);
+
+    const whole = join(dir, "whole");
+    await cp(pristine, whole, { recursive: true });
+    const full = await runChild([whole, "0", "before", "prune"]);
+    const writes = full.last?.writes as number;
+    expect(writes).toBeGreaterThanOrEqual(12);
+
+    const points = spread(writes, 12).flatMap((at) => [
+      [at, "before"],
+      [at, "midway"],
+    ]) as [number, string][];
+    for (const [at, how] of points) {
+      const work = join(dir, `kill-${at}-${how}`);
+      await cp(pristine, work, { recursive: true });
+      const run = await runChild([work, String(at), how, "prune"]);
+      expect(run.signal, `killed at write ${at} (${how})`).toBe("SIGKILL");
+
+      const crashed = await openRepository({ storage: createLocalStorage({ root: work }) });
+      const report = await checkRepository(crashed, { readData: "all" });
+      expect(report.problems, `killed at write ${at} (${how})`).toEqual([]);
+      await restoresAs(crashed, day2.id, day2Tree, dir);
+      await restoresAs(crashed, day3.id, day3Tree, dir);
+      // The dead prune's lock is stale (its pid is gone): the next prune takes over and finishes.
+      await prune(crashed, { repackThreshold: 0.1 });
+      expect((await checkRepository(crashed, { readData: "all" })).problems).toEqual([]);
+      await restoresAs(crashed, day3.id, day3Tree, dir);
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
