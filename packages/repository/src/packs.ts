@@ -21,6 +21,8 @@ export interface PackWriterOptions {
   maxPackBytes?: number;
   /** Deflate level of chunks that compress (default 1). */
   level?: number;
+  /** Called after each pack is uploaded: its id, its stored bytes and how many chunks it holds. */
+  onPackUploaded?: (pack: { id: string; bytes: number; chunks: number }) => void;
 }
 
 /** A chunk to store: its id and its bytes. */
@@ -65,6 +67,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     length.writeUInt32LE(header.length);
     await storage.put(packKey(prefix, packId), Readable.from([...blobs, header, length]));
     for (const entry of pending) written.push(entry);
+    options.onPackUploaded?.({ id: packId, bytes: size + header.length + 4, chunks: pending.length });
     blobs = [];
     size = 0;
     pending = [];
