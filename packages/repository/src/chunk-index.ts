@@ -65,14 +65,7 @@ export class ChunkIndex {
   get(id: Uint8Array): ChunkLocation | undefined {
     checkId(id);
     const entry = this.find(id);
-    if (entry === EMPTY) return undefined;
-    const at = entry * FIELDS;
-    return {
-      pack: this.packIds[this.fields[at]!]!,
-      offset: this.fields[at + 1]!,
-      length: this.fields[at + 2]!,
-      rawLength: this.fields[at + 3]!,
-    };
+    return entry === EMPTY ? undefined : this.locationAt(entry);
   }
 
   has(id: Uint8Array): boolean {
@@ -80,12 +73,31 @@ export class ChunkIndex {
     return this.find(id) !== EMPTY;
   }
 
-  /** Every chunk id with its location, in the order they were added. */
-  *entries(): IterableIterator<[Uint8Array, ChunkLocation]> {
-    for (let entry = 0; entry < this.count; entry++) {
-      const id = this.ids.slice(entry * ID_BYTES, (entry + 1) * ID_BYTES);
-      yield [id, this.get(id)!];
+  /**
+   * A chunk's entry number, or -1 when the index does not hold it. Entries are numbered from 0 to
+   * `size - 1` in the order they were added (the order of {@link entries}), and a number never changes, so
+   * a caller can keep one bit or number per chunk in a typed array indexed by it (prune marks the chunks in
+   * use in a bitset of `size` bits) instead of a map keyed by ids.
+   */
+  entryNumber(id: Uint8Array): number {
+    checkId(id);
+    return this.find(id);
+  }
+
+  /**
+   * The id (a copy) and location of entry number `entry` (see {@link entryNumber}).
+   * @throws RangeError when there is no such entry.
+   */
+  entryAt(entry: number): [Uint8Array, ChunkLocation] {
+    if (!Number.isInteger(entry) || entry < 0 || entry >= this.count) {
+      throw new RangeError(`There is no entry ${entry} in an index of ${this.count}.`);
     }
+    return [this.ids.slice(entry * ID_BYTES, (entry + 1) * ID_BYTES), this.locationAt(entry)];
+  }
+
+  /** Every chunk id with its location, in the order they were added (entry number 0 first). */
+  *entries(): IterableIterator<[Uint8Array, ChunkLocation]> {
+    for (let entry = 0; entry < this.count; entry++) yield this.entryAt(entry);
   }
 
   /** Shrinks the arrays to what the entries need (after loading, say). */
@@ -94,6 +106,16 @@ export class ChunkIndex {
     let table = 2;
     while (table < this.count * 2) table *= 2;
     this.rehash(table);
+  }
+
+  private locationAt(entry: number): ChunkLocation {
+    const at = entry * FIELDS;
+    return {
+      pack: this.packIds[this.fields[at]!]!,
+      offset: this.fields[at + 1]!,
+      length: this.fields[at + 2]!,
+      rawLength: this.fields[at + 3]!,
+    };
   }
 
   private packNumber(pack: string): number {

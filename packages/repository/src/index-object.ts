@@ -39,6 +39,12 @@ export function encodeIndexObject(entries: Iterable<readonly [Uint8Array, ChunkL
   return out;
 }
 
+/** Bytes of an index object (before sealing) naming packs with ids of these lengths and holding `entries` entries. */
+export function indexObjectLength(packIdLengths: readonly number[], entries: number): number {
+  const packBytes = packIdLengths.reduce((sum, length) => sum + 1 + length, 0);
+  return MAGIC.length + 1 + 4 + packBytes + 4 + entries * ENTRY_BYTES;
+}
+
 /**
  * Adds the entries of an index object to `index`; returns how many it held.
  * @throws StrongboxError `INVALID_INPUT` when the bytes are not a whole index object (`name` says which).

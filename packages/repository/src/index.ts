@@ -5,6 +5,7 @@ export { type ReadChunksOptions, readChunks } from "./chunk-reader.js";
 export { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
 export { FORMAT_VERSION, type RepositoryConfig } from "./config.js";
 export { type SnapshotTarOptions, snapshotTar } from "./export.js";
+export { type ForgetSnapshotsOptions, forgetSnapshots } from "./forget.js";
 export { gearTable } from "./gear.js";
 export { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 export { listIndexObjects, loadIndex, writeIndexObject } from "./index-store.js";
@@ -32,6 +33,14 @@ export {
   readChunk,
   readPackHeader,
 } from "./packs.js";
+export {
+  DEFAULT_INDEX_OBJECT_ENTRIES,
+  DEFAULT_REPACK_THRESHOLD,
+  type PruneOptions,
+  type PruneProgress,
+  type PruneResult,
+  prune,
+} from "./prune.js";
 export {
   type InitRepositoryOptions,
   initRepository,

@@ -21,6 +21,8 @@ export interface PackWriterOptions {
   maxPackBytes?: number;
   /** Deflate level of chunks that compress (default 1). */
   level?: number;
+  /** Called after each pack is uploaded: its id, its stored bytes and how many chunks it holds. */
+  onPackUploaded?: (pack: { id: string; bytes: number; chunks: number }) => void;
 }
 
 /** A chunk to store: its id and its bytes. */
@@ -75,6 +77,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     length.writeUInt32LE(header.length);
     const body = Readable.from([...blobs, header, length]);
     const key = packKey(prefix, packId);
+    const uploaded = { id: packId, bytes: size + header.length + 4, chunks: entries.length };
     blobs = [];
     size = 0;
     pending = [];
@@ -83,6 +86,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
       () => {
         // Listed for an index object only once the pack is stored whole.
         for (const entry of entries) written.push(entry);
+        options.onPackUploaded?.(uploaded);
       },
       (error: unknown) => {
         uploadFailure ??= error;

@@ -122,6 +122,11 @@ export async function listSnapshots(repo: Repository, filter: { server?: string 
   return snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 
+/** True when a snapshot object with this id is stored (whether or not it can be read). */
+export async function snapshotExists(repo: Repository, id: string): Promise<boolean> {
+  return (await repo.storage.stat(snapshotKey(repo, validateSnapshotId(id)))) !== undefined;
+}
+
 /** Removes a snapshot object (its data stays until prune). */
 export async function deleteSnapshotObject(repo: Repository, id: string): Promise<void> {
   await repo.storage.delete(snapshotKey(repo, validateSnapshotId(id)));

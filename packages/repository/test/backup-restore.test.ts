@@ -152,7 +152,14 @@ describe("with a password", () => {
     const repo = await initRepository({ storage, password: "pw", kdf: KDF });
     const snapshot = await backup(repo, { source, server: "server-name-9" });
     await backup(repo, { source, server: "server-name-9" });
-    const names = ["secret-folder-name", "secret-file-name", "server.properties", "server-name-9", "r.0.0.mca", source];
+    const names = [
+      "secret-folder-name",
+      "secret-file-name",
+      "server.properties",
+      "server-name-9",
+      "r.0.0.mca",
+      source,
+    ];
     let objects = 0;
     for await (const info of storage.list("")) {
       const parts: Buffer[] = [];

@@ -13,8 +13,8 @@ import {
   checkRepository,
   forgetSnapshots,
   initRepository,
-  loadIndex,
   listSnapshots,
+  loadIndex,
   openRepository,
   prune,
   type Repository,
@@ -87,7 +87,9 @@ describe("many writers", () => {
       trees[server] = snapshotTree(root);
     }
     const runs = await Promise.all(
-      servers.map((server) => runChild([store, "0", "before", "backup", join(dir, "servers", server), server])),
+      servers.map((server) =>
+        runChild([store, "0", "before", "backup", join(dir, "servers", server), server]),
+      ),
     );
     for (const run of runs) expect(run.code).toBe(0);
 
