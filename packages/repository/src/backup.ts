@@ -111,7 +111,7 @@ async function backupLocked(
   const parent = options.rereadAll
     ? undefined
     : (await listSnapshots(repo, { server: options.server })).at(-1);
-  const run = new BackupRun(repo, index, options);
+  const run = new BackupRun(repo, index, options, lock);
   const previous = parent ? new TreeCursor(readTree(repo, index, parent, signal)) : undefined;
 
   const queue: WalkItem[] = [];
@@ -218,6 +218,7 @@ class BackupRun {
     private readonly repo: Repository,
     private readonly index: ChunkIndex,
     private readonly options: BackupOptions,
+    private readonly lock: RepositoryLock,
   ) {
     this.writer = createPackWriter(
       repo,
@@ -285,7 +286,7 @@ class BackupRun {
     await this.sendBatch();
     for (const sent of this.inFlight.splice(0)) await sent.done;
     for (const entry of await this.writer.flush()) this.uploaded.push(entry);
-    if (this.uploaded.length > 0) await writeIndexObject(this.repo, this.uploaded);
+    if (this.uploaded.length > 0) await this.writeIndex();
     this.uploaded = [];
     return this.treeIds;
   }
@@ -424,8 +425,17 @@ class BackupRun {
   private async writeUploadedIndex(): Promise<void> {
     for (const entry of this.writer.takeUploaded()) this.uploaded.push(entry);
     if (this.uploaded.length < INDEX_ENTRIES) return;
-    await writeIndexObject(this.repo, this.uploaded);
+    await this.writeIndex();
     this.uploaded = [];
+  }
+
+  /**
+   * Writes an index object for the packs uploaded, after re-reading the lock: a backup whose lock a prune
+   * removed as stale (a process paused past the stale time) must not index packs that prune may delete.
+   */
+  private async writeIndex(): Promise<void> {
+    await this.lock.refresh();
+    await writeIndexObject(this.repo, this.uploaded);
   }
 
   private progress(): void {
