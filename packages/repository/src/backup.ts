@@ -136,16 +136,22 @@ async function backupLocked(
       problem: warn,
     },
   );
-  let more = true;
-  while (more) {
-    more = walk.step(WALK_STEP);
-    for (const item of queue.splice(0)) {
-      throwIfAborted(signal);
-      if (item.kind === "warning") run.warn(item.code, item.relative, item.message);
-      else await run.add(item.kind, item.absolute, item.relative, previous);
+  let tree: string[];
+  try {
+    let more = true;
+    while (more) {
+      more = walk.step(WALK_STEP);
+      for (const item of queue.splice(0)) {
+        throwIfAborted(signal);
+        if (item.kind === "warning") run.warn(item.code, item.relative, item.message);
+        else await run.add(item.kind, item.absolute, item.relative, previous);
+      }
     }
+    tree = await run.finish();
+  } catch (error) {
+    run.abort(error);
+    throw error;
   }
-  const tree = await run.finish();
   const snapshot: Snapshot = {
     id: newSnapshotId(),
     server: options.server,
@@ -285,10 +291,16 @@ class BackupRun {
     if (last) await this.storeTree([last]);
     await this.sendBatch();
     for (const sent of this.inFlight.splice(0)) await sent.done;
+    throwIfAborted(this.options.signal);
     for (const entry of await this.writer.flush()) this.uploaded.push(entry);
     if (this.uploaded.length > 0) await this.writeIndex();
     this.uploaded = [];
     return this.treeIds;
+  }
+
+  /** Gives up the pack being uploaded: the storage keeps nothing of it. */
+  abort(error: unknown): void {
+    this.writer.abort(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** restic's rule: same size, mtime, ctime and inode, and every chunk still indexed. */
@@ -434,6 +446,7 @@ class BackupRun {
    * removed as stale (a process paused past the stale time) must not index packs that prune may delete.
    */
   private async writeIndex(): Promise<void> {
+    throwIfAborted(this.options.signal);
     await this.lock.refresh();
     await writeIndexObject(this.repo, this.uploaded);
   }

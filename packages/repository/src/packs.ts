@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
 import { deflateRaw, inflateRaw } from "node:zlib";
 import { isStrongboxError, looksCompressed, type StorageAdapter, StrongboxError } from "@strongbox/core";
@@ -44,7 +45,20 @@ export interface PackWriter {
   takeUploaded(): [Uint8Array, ChunkLocation][];
   /** Uploads the pack being filled, if any; returns the entries uploaded since the last take or flush. */
   flush(): Promise<[Uint8Array, ChunkLocation][]>;
+  /** Gives up the pack being filled: its upload fails, so the storage keeps nothing of it. */
+  abort(reason: Error): void;
 }
+
+interface OpenPack {
+  id: string;
+  body: PassThrough;
+  put: Promise<unknown>;
+  size: number;
+  entries: [Uint8Array, ChunkLocation][];
+}
+
+/** Bytes a pack's stream holds before the pack writer waits for the storage to take them. */
+const STREAM_BUFFER = 1024 * 1024;
 
 /**
  * Creates a {@link PackWriter}. A pack object (`data/<2 hex>/<id>`) is the sealed blobs, then a sealed
@@ -55,37 +69,45 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   const { storage, prefix } = repo;
   const maxPackBytes = options.maxPackBytes ?? DEFAULT_PACK_BYTES;
   const level = options.level ?? 1;
-  let blobs: Buffer[] = [];
-  let size = 0;
-  let pending: [Uint8Array, ChunkLocation][] = [];
+  let open: OpenPack | undefined;
   let written: [Uint8Array, ChunkLocation][] = [];
-  let packId = newPackId();
   let appended: Promise<void> = Promise.resolve();
 
-  /** Uploads running in the background while the next pack fills (at most UPLOADS_AT_ONCE). */
+  /** Uploads finishing in the background while the next pack fills (at most UPLOADS_AT_ONCE). */
   const uploads = new Set<Promise<void>>();
   let uploadFailure: unknown;
   const waitForUploads = async (atMost: number) => {
     while (uploads.size > atMost) await Promise.race(uploads);
     if (uploadFailure !== undefined) throw uploadFailure;
   };
+  const openPack = (): OpenPack => {
+    const id = newPackId();
+    // The pack streams to the storage as it fills: memory holds what the storage buffers, not the pack.
+    const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
+    const put = storage.put(packKey(prefix, id), body);
+    put.catch(() => undefined);
+    return { id, body, put, size: 0, entries: [] };
+  };
+  const write = async (pack: OpenPack, bytes: Buffer) => {
+    if (pack.body.write(bytes)) return;
+    const ended = pack.put.then(() => {
+      throw new Error(`The storage ended the upload of pack ${pack.id} before the pack did.`);
+    });
+    await Promise.race([once(pack.body, "drain"), ended]);
+  };
   const upload = async () => {
-    if (blobs.length === 0) return;
-    const entries = pending;
-    const header = repo.sealObject(encodeIndexObject(entries), `pack header ${packId}`);
+    const pack = open;
+    if (!pack) return;
+    open = undefined;
+    const header = repo.sealObject(encodeIndexObject(pack.entries), `pack header ${pack.id}`);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    const body = Readable.from([...blobs, header, length]);
-    const key = packKey(prefix, packId);
-    const uploaded = { id: packId, bytes: size + header.length + 4, chunks: entries.length };
-    blobs = [];
-    size = 0;
-    pending = [];
-    packId = newPackId();
-    const put = storage.put(key, body).then(
+    pack.body.end(Buffer.concat([header, length]));
+    const uploaded = { id: pack.id, bytes: pack.size + header.length + 4, chunks: pack.entries.length };
+    const put = pack.put.then(
       () => {
         // Listed for an index object only once the pack is stored whole.
-        for (const entry of entries) written.push(entry);
+        for (const entry of pack.entries) written.push(entry);
         options.onPackUploaded?.(uploaded);
       },
       (error: unknown) => {
@@ -107,12 +129,14 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
         const locations: ChunkLocation[] = [];
         for (const [n, { id, bytes }] of chunks.entries()) {
           const blob = repo.sealObject(payloads[n]!, blobContext(id));
-          if (size > 0 && size + blob.length > maxPackBytes) await upload();
-          const location = { pack: packId, offset: size, length: blob.length, rawLength: bytes.length };
-          pending.push([Buffer.from(id), location]);
+          if (open && open.size > 0 && open.size + blob.length > maxPackBytes) await upload();
+          open ??= openPack();
+          const pack = open;
+          const location = { pack: pack.id, offset: pack.size, length: blob.length, rawLength: bytes.length };
+          pack.entries.push([Buffer.from(id), location]);
+          pack.size += blob.length;
           locations.push(location);
-          blobs.push(blob);
-          size += blob.length;
+          await write(pack, blob);
         }
         return locations;
       });
@@ -133,6 +157,11 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
       await upload();
       await waitForUploads(0);
       return this.takeUploaded();
+    },
+    abort(reason) {
+      // The storage drops a put whose body fails (a temporary file removed, a multipart upload aborted).
+      open?.body.destroy(reason);
+      open = undefined;
     },
   };
 }

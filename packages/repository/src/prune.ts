@@ -439,34 +439,39 @@ class PruneRun {
     const progress = (done: number) => options.onProgress?.({ phase: "repack", done, total: packs.length });
     progress(0);
     const wanted = this.usedEntries(packs);
-    for (const [n, pack] of packs.entries()) {
-      throwIfAborted(options.signal, "The prune");
-      const items = this.entriesByOffset(wanted.get(pack)!);
-      wanted.delete(pack);
-      const start = items[0]![1].offset;
-      let end = start;
-      for (const [, location] of items) end = Math.max(end, location.offset + location.length);
-      const stored = await readRange(repo.storage, packKey(repo.prefix, pack), start, end - start);
-      const chunks: PackInput[] = [];
-      for (const [id, location] of items) {
-        const at = location.offset - start;
-        try {
-          chunks.push({
-            id,
-            bytes: await openBlob(repo, id, location, stored.subarray(at, at + location.length)),
-          });
-        } catch (error) {
-          if (!isStrongboxError(error, "INVALID_INPUT")) throw error;
-          throw new StrongboxError(
-            "INVALID_INPUT",
-            `Prune stopped before deleting anything: ${error.message} Run check on the repository.`,
-            { details: error.details ?? {}, cause: error },
-          );
+    try {
+      for (const [n, pack] of packs.entries()) {
+        throwIfAborted(options.signal, "The prune");
+        const items = this.entriesByOffset(wanted.get(pack)!);
+        wanted.delete(pack);
+        const start = items[0]![1].offset;
+        let end = start;
+        for (const [, location] of items) end = Math.max(end, location.offset + location.length);
+        const stored = await readRange(repo.storage, packKey(repo.prefix, pack), start, end - start);
+        const chunks: PackInput[] = [];
+        for (const [id, location] of items) {
+          const at = location.offset - start;
+          try {
+            chunks.push({
+              id,
+              bytes: await openBlob(repo, id, location, stored.subarray(at, at + location.length)),
+            });
+          } catch (error) {
+            if (!isStrongboxError(error, "INVALID_INPUT")) throw error;
+            throw new StrongboxError(
+              "INVALID_INPUT",
+              `Prune stopped before deleting anything: ${error.message} Run check on the repository.`,
+              { details: error.details ?? {}, cause: error },
+            );
+          }
         }
+        const locations = await writer.add(chunks);
+        for (const [i, { id }] of chunks.entries()) moved.add(id, locations[i]!);
+        progress(n + 1);
       }
-      const locations = await writer.add(chunks);
-      for (const [i, { id }] of chunks.entries()) moved.add(id, locations[i]!);
-      progress(n + 1);
+    } catch (error) {
+      writer.abort(error instanceof Error ? error : new Error(String(error)));
+      throw error;
     }
     await writer.flush();
     moved.compact();

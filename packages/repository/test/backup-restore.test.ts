@@ -139,6 +139,39 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
   });
 });
 
+describe("a backup that fails", () => {
+  test("aborted while a pack streams to local disk, it leaves no pack, no temporary file and no lock", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    await writeFile(join(source, "big.bin"), randomBytes(3 * 1024 * KiB));
+    const { createLocalStorage } = await import("../../storage-local/src/index.js");
+    const root = join(dir, "store");
+    const inner = createLocalStorage({ root });
+    const controller = new AbortController();
+    const puts: Promise<unknown>[] = [];
+    const storage: typeof inner = {
+      ...inner,
+      put(key, body, options) {
+        const put = inner.put(key, body, options);
+        puts.push(put.catch(() => undefined));
+        if (key.startsWith("data/")) controller.abort();
+        return put;
+      },
+    };
+    const repo = await initRepository({ storage });
+    const error = await backup(repo, { source, server: "s1", signal: controller.signal }).catch(
+      (e: unknown) => e,
+    );
+    expect(isStrongboxError(error, "ABORTED")).toBe(true);
+    await Promise.all(puts);
+    const { readdir } = await import("node:fs/promises");
+    const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name).slice(root.length + 1));
+    expect(files.filter((file) => !file.startsWith("keys/"))).toEqual(["config.json"]);
+  });
+});
+
 describe("with a password", () => {
   test("no stored object, nor its key, holds a file's contents or any file name", async () => {
     const dir = await tempDir("strongbox-repo-");
