@@ -17,6 +17,7 @@ export interface SnapshotTarOptions {
 }
 
 const ZEROS = Buffer.alloc(20 * TAR_RECORD);
+const BLOCK_BYTES = 1024 * 1024;
 
 /**
  * A snapshot as a POSIX tar stream written with core's tar headers (gzip it for a `.tar.gz` any tar
@@ -40,7 +41,7 @@ export function snapshotTar(
         yield entry.chunks.subarray(at, at + ID_BYTES);
     }
   }
-  async function* tar(): AsyncGenerator<Buffer> {
+  async function* entries(): AsyncGenerator<Buffer> {
     const chunks = readChunks(repo, index, wantedIds(), { signal, onRead: options.onRead });
     let written = 0;
     try {
@@ -72,7 +73,31 @@ export function snapshotTar(
       await chunks.return(undefined);
     }
   }
-  return Readable.from(tar(), { objectMode: false });
+  return Readable.from(inBlocks(entries()), { objectMode: false });
+}
+
+/**
+ * The pieces of a stream (512-byte headers, 16 KiB chunks) gathered into blocks of {@link BLOCK_BYTES}:
+ * whoever reads the stream (gzip, the extract worker) pays per piece, so fewer, larger pieces cost less.
+ */
+async function* inBlocks(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let block = Buffer.allocUnsafe(BLOCK_BYTES);
+  let used = 0;
+  for await (const piece of pieces) {
+    let at = 0;
+    while (at < piece.length) {
+      const count = Math.min(piece.length - at, BLOCK_BYTES - used);
+      piece.copy(block, used, at, at + count);
+      used += count;
+      at += count;
+      if (used === BLOCK_BYTES) {
+        yield block;
+        block = Buffer.allocUnsafe(BLOCK_BYTES);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0) yield block.subarray(0, used);
 }
 
 function headerOf(entry: TreeEntry) {

@@ -6,6 +6,8 @@ import { loadIndex } from "./index-store.js";
 import type { Repository } from "./repository.js";
 import { readSnapshot } from "./snapshots.js";
 
+const GZIP_PIECE_BYTES = 512 * 1024;
+
 /** Options of {@link restoreSnapshot}. */
 export interface RestoreSnapshotOptions {
   /** `merge` (default): the snapshot's files overwrite, others stay; `truncate`: the target ends up holding exactly the snapshot. */
@@ -32,7 +34,9 @@ export async function restoreSnapshot(
   const { index } = await loadIndex(repo);
   const tar = snapshotTar(repo, index, snapshot, options);
   // Level 0: the gzip layer only carries the stream to extract (with its CRC), it saves nothing here.
-  const gzip = createGzip({ level: 0 });
+  // Large pieces: extract's worker is told of each piece and acknowledges it; 16 KiB pieces (zlib's
+  // default) made those messages cost more than the writes (game-server@0.25, 183 MiB: 4.3 s, now 1.7-2.5 s).
+  const gzip = createGzip({ level: 0, chunkSize: GZIP_PIECE_BYTES });
   let failure: unknown;
   pipeline(tar, gzip, (error) => {
     failure = error;
