@@ -1,5 +1,12 @@
 // @strongbox/repository: the repository format for incremental, deduplicated backups (in progress).
 export { type BackupOptions, backup } from "./backup.js";
+export {
+  type CheckOptions,
+  type CheckProblem,
+  type CheckReport,
+  checkRepository,
+  type DamagedSnapshot,
+} from "./check.js";
 export { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 export { type ReadChunksOptions, readChunks } from "./chunk-reader.js";
 export { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
@@ -26,6 +33,7 @@ export {
 export {
   createPackWriter,
   DEFAULT_PACK_BYTES,
+  decodePackHeader,
   type PackInput,
   type PackWriter,
   type PackWriterOptions,

@@ -243,28 +243,56 @@ export async function openBlob(
   return chunk;
 }
 
-/** The chunks a pack's own header lists (what `check` compares with the index, or rebuilds it from). */
+/**
+ * The chunks a pack's own header lists (what `check` compares with the index, or rebuilds it from), in two
+ * ranged reads: the header's length, then the header.
+ * @throws StrongboxError `NOT_FOUND` when the pack is missing; `INVALID_INPUT` when its header is damaged.
+ */
 export async function readPackHeader(repo: Repository, packId: string): Promise<ChunkIndex> {
   const { storage } = repo;
   const key = packKey(repo.prefix, packId);
   const info = await storage.stat(key);
-  const damaged = (why: string) =>
-    new StrongboxError("INVALID_INPUT", `Pack ${packId} is damaged: ${why}.`, { details: { pack: packId } });
   if (!info)
     throw new StrongboxError("NOT_FOUND", `Pack ${packId} is missing.`, { details: { pack: packId } });
-  if (info.size < 4) throw damaged("it is too short");
-  const headerLength = (await readRange(storage, key, info.size - 4, 4)).readUInt32LE(0);
-  if (headerLength > info.size - 4) throw damaged("its header length is past its start");
-  const sealed = await readRange(storage, key, info.size - 4 - headerLength, headerLength);
+  const trailer = info.size < 4 ? Buffer.alloc(0) : await readRange(storage, key, info.size - 4, 4);
+  const at = headerPlace(packId, info.size, trailer);
+  return openPackHeader(repo, packId, await readRange(storage, key, at.start, at.length));
+}
+
+/**
+ * The chunks a pack's header lists, from the whole pack's bytes already read (no further reads).
+ * @throws StrongboxError `INVALID_INPUT` when its header is damaged.
+ */
+export function decodePackHeader(repo: Repository, packId: string, pack: Uint8Array): ChunkIndex {
+  const at = headerPlace(packId, pack.length, pack.subarray(Math.max(0, pack.length - 4)));
+  return openPackHeader(repo, packId, pack.subarray(at.start, at.start + at.length));
+}
+
+/** Where a pack's sealed header is, from its size and its last four bytes (its `trailer`). */
+function headerPlace(packId: string, size: number, trailer: Uint8Array): { start: number; length: number } {
+  if (size < 4) throw damagedPack(packId, "it is too short");
+  const length = Buffer.from(trailer.buffer, trailer.byteOffset, trailer.byteLength).readUInt32LE(0);
+  if (length > size - 4) throw damagedPack(packId, "its header length is past its start");
+  return { start: size - 4 - length, length };
+}
+
+/** A pack's header from its sealed bytes: opened and decoded. */
+function openPackHeader(repo: Repository, packId: string, sealed: Uint8Array): ChunkIndex {
   let header: Buffer;
   try {
     header = repo.openObject(sealed, `pack header ${packId}`);
   } catch {
-    throw damaged("its header fails authentication");
+    throw damagedPack(packId, "its header fails authentication");
   }
   const index = new ChunkIndex();
   decodeIndexObject(header, index, `header of pack ${packId}`);
   return index;
+}
+
+function damagedPack(packId: string, why: string): StrongboxError {
+  return new StrongboxError("INVALID_INPUT", `Pack ${packId} is damaged: ${why}.`, {
+    details: { pack: packId },
+  });
 }
 
 /** Where a pack is stored: `data/<first two hex digits>/<id>`, so no folder grows past 256 × packs / 256. */

@@ -66,6 +66,21 @@ describe("the chunk index", () => {
     );
   });
 
+  test("byPack lists each pack's chunks in the order they were added", () => {
+    const index = new ChunkIndex();
+    const where = (n: number) => ({ pack: `pack-${n % 3}`, offset: n * 10, length: 10, rawLength: 20 });
+    for (let n = 0; n < 3000; n++) index.add(idOf(n), where(n));
+    index.compact();
+    const byPack = index.byPack();
+    for (let pack = 0; pack < 3; pack++) {
+      const expected = [];
+      for (let n = pack; n < 3000; n += 3) expected.push([new Uint8Array(idOf(n)), where(n)]);
+      expect(byPack(`pack-${pack}`)).toEqual(expected);
+    }
+    expect(byPack("pack-none")).toEqual([]);
+    expect(new ChunkIndex().byPack()("pack-0")).toEqual([]);
+  });
+
   test("bad ids and locations are typed errors", () => {
     const index = new ChunkIndex();
     expect(() => index.add(new Uint8Array(31), { pack: "p", offset: 0, length: 1, rawLength: 1 })).toThrow(

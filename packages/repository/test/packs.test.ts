@@ -11,6 +11,7 @@ import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.j
 import {
   ChunkIndex,
   createPackWriter,
+  decodePackHeader,
   initRepository,
   packKey,
   type Repository,
@@ -127,12 +128,37 @@ describe.each(STORAGES)("packs on %s", (_, makeStorage) => {
         expect(await readChunk(repo, id, location)).toEqual(chunk);
         expect(read() - before).toBe(location.length);
       }
-      for (const [key] of packs) {
+      for (const [key, bytes] of packs) {
         const header = await readPackHeader(repo, key.split("/").pop()!);
         for (const [id, location] of header.entries()) expect(index.get(id)).toEqual(location);
+        // The same header from the bytes of the whole pack, read already.
+        const before = read();
+        expect([...decodePackHeader(repo, key.split("/").pop()!, bytes).entries()]).toEqual([
+          ...header.entries(),
+        ]);
+        expect(read()).toBe(before);
       }
     },
   );
+
+  test("a pack cut short is refused as damaged, whether its header is read or decoded", async () => {
+    const storage = await makeStorage();
+    const repo = await initRepository({ storage, prefix: "repo" });
+    const index = await writeAll(repo, chunks().slice(0, 3), 1024 * KiB);
+    const pack = [...index.entries()][0]![1].pack;
+    const key = packKey("repo/", pack);
+    const bytes = (await objects(storage)).get(key)!;
+    for (const cut of [bytes.subarray(0, bytes.length - 10), bytes.subarray(0, 3)]) {
+      await storage.put(key, Readable.from([Buffer.from(cut)]));
+      await expect(readPackHeader(repo, pack)).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        message: expect.stringMatching(new RegExp(`${pack} is damaged`)),
+      });
+      expect(() => decodePackHeader(repo, pack, cut)).toThrow(new RegExp(`${pack} is damaged`));
+    }
+    await storage.delete(key);
+    await expect(readPackHeader(repo, pack)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
 
   test("a flipped byte in a pack is found when its chunk is read", async () => {
     const storage = await makeStorage();
