@@ -12,6 +12,7 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTree, TREE_NAMES, type TreeInfo, type TreeName } from "./generate.js";
+import { have, measure, q, runnerReport, sampleOf } from "./measure.js";
 import {
   checkServeTargets,
   checkTargets,
@@ -46,7 +47,6 @@ const scale = Number(values.scale);
 const runs = Number(values.runs);
 const slowRuns = values["no-slow"] ? 0 : Number(values["slow-runs"]);
 const threads = cpus().length;
-const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 interface Tool {
   id: string;
@@ -159,10 +159,6 @@ const TOOLS: Tool[] = [
   },
 ];
 
-function have(command: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
-}
-
 function ensurePigz(): boolean {
   if (have("pigz")) return true;
   if (process.getuid?.() === 0 && have("apt-get")) {
@@ -172,52 +168,6 @@ function ensurePigz(): boolean {
   if (have("pigz")) return true;
   console.error("bench: pigz is not installed and could not be installed: the pigz rows are SKIPPED");
   return false;
-}
-
-function measure(command: string, work: string): Sample {
-  const timeFile = join(work, "time.txt");
-  const useTime = existsSync("/usr/bin/time");
-  const argv = useTime
-    ? ["/usr/bin/time", "-f", "%e %U %S %M", "-o", timeFile, "bash", "-c", command]
-    : ["bash", "-c", command];
-  const start = process.hrtime.bigint();
-  const child = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (child.status !== 0)
-    throw new Error(`bench: command failed (${child.status}): ${command}\n${child.stderr}`);
-  // GNU time may print a warning line first (a non-zero exit status); the figures are on the last line.
-  const fields = useTime ? readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(/\s+/) : [];
-  const [, user, system, rssKiB] = fields.map(Number);
-  const sample = {
-    seconds,
-    cpuSeconds: useTime ? user! + system! : Number.NaN,
-    rssMiB: useTime ? rssKiB! / 1024 : Number.NaN,
-  };
-  // A runner that starts a service of its own (s3rver) times just the work and reports it on its last line.
-  const own = runnerReport(child.stdout);
-  if (own?.seconds === undefined) return sample;
-  return {
-    seconds: own.seconds,
-    cpuSeconds: own.cpuSeconds ?? sample.cpuSeconds,
-    rssMiB: (own.maxRssKiB ?? Number.NaN) / 1024,
-    bytes: own.bytes,
-  };
-}
-
-/** What a runner that times its own work prints on its last line. */
-interface RunnerReport {
-  seconds?: number;
-  cpuSeconds?: number;
-  maxRssKiB?: number;
-  bytes?: number;
-}
-
-function runnerReport(stdout: string): RunnerReport | undefined {
-  try {
-    return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as RunnerReport;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Strongbox's level-1 archive of the tree, which the unpack and upload rows read. */
@@ -245,7 +195,7 @@ function benchTree(name: TreeName): TreeReport {
     if (tool.kind === "unpack") mkdirSync(out);
     if (tool.kind !== "pack" && !existsSync(archive)) makeArchive(tree, archive);
     tool.prepare?.(tree, out);
-    const sample = measure(tool.command(tree, out, archive), work);
+    const sample = sampleOf(measure(tool.command(tree, out, archive), work));
     if (tool.kind === "pack") {
       sizes.set(tool.id, statSync(out).size);
       if (tool.id === "strongbox -1" && !existsSync(archive)) execFileSync("cp", [out, archive]);

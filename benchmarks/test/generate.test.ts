@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyChurnDay } from "../src/churn.js";
+import { ensureFleet, FLEET_SERVERS } from "../src/fleet.js";
 import { ensureTree, TREE_NAMES } from "../src/generate.js";
 import { checkTargets, median, renderMarkdown } from "../src/report.js";
 
@@ -97,5 +98,41 @@ describe("churn", () => {
     for (const day of a.days) {
       expect(day.changed.some((path) => path.startsWith("world/region/"))).toBe(true);
     }
+  });
+});
+
+describe("fleet", () => {
+  it("gives every server the same template byte for byte and a world of its own, the same each time", () => {
+    const [a, b] = [temp(), temp()].map((dir) => ensureFleet(dir, 0.002)) as [
+      ReturnType<typeof ensureFleet>,
+      ReturnType<typeof ensureFleet>,
+    ];
+    expect(a.servers).toHaveLength(FLEET_SERVERS);
+    expect(a.servers.map(digest)).toEqual(b.servers.map(digest));
+    expect(a.info).toEqual(b.info);
+    const files = (root: string) =>
+      readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+        .sort();
+    const [first, second] = a.servers as [string, string];
+    const template = files(first).filter(
+      (path) => !path.startsWith("world/") && path !== "server.properties",
+    );
+    expect(template).toHaveLength(a.info.templateFiles);
+    expect(template).toEqual(files(second).filter((path) => template.includes(path)));
+    for (const path of template)
+      expect(readFileSync(join(second, path))).toEqual(readFileSync(join(first, path)));
+    expect(readFileSync(join(second, "world/level.dat"))).not.toEqual(
+      readFileSync(join(first, "world/level.dat")),
+    );
+    const bytes = (root: string, paths: string[]) =>
+      paths.reduce((sum, path) => sum + readFileSync(join(root, path)).length, 0);
+    expect(bytes(first, template)).toBe(a.info.templateBytes);
+    // At scale 1: about 300 MiB of template and 30 MiB of world per server.
+    expect(a.info.templateBytes / 0.002 / 2 ** 20).toBeCloseTo(300, -1);
+    expect(a.info.worlds).toHaveLength(FLEET_SERVERS);
+    for (const world of a.info.worlds) expect(world / 0.002 / 2 ** 20).toBeGreaterThan(28);
+    expect(a.info.worlds.reduce((sum, w) => sum + w, 0)).toBe(a.info.worldBytes);
   });
 });
