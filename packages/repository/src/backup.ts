@@ -19,7 +19,7 @@ import type { Repository } from "./repository.js";
 import {
   listSnapshots,
   newSnapshotId,
-  readTree,
+  readTreeBatches,
   type Snapshot,
   type SnapshotCounts,
   writeSnapshot,
@@ -112,7 +112,7 @@ async function backupLocked(
     ? undefined
     : (await listSnapshots(repo, { server: options.server })).at(-1);
   const run = new BackupRun(repo, index, options, lock);
-  const previous = parent ? new TreeCursor(readTree(repo, index, parent, signal)) : undefined;
+  const previous = parent ? new TreeCursor(readTreeBatches(repo, index, parent, signal)) : undefined;
 
   const queue: WalkItem[] = [];
   const warn = (code: ArchiveWarningCode, relative: string, message: string) =>
@@ -144,7 +144,10 @@ async function backupLocked(
       for (const item of queue.splice(0)) {
         throwIfAborted(signal);
         if (item.kind === "warning") run.warn(item.code, item.relative, item.message);
-        else await run.add(item.kind, item.absolute, item.relative, previous);
+        else {
+          const adding = run.add(item.kind, item.absolute, item.relative, previous);
+          if (adding) await adding;
+        }
       }
     }
     tree = await run.finish();
@@ -170,30 +173,35 @@ async function backupLocked(
   return snapshot;
 }
 
-/** The parent snapshot's entries, read in step with the walk. */
+/** The parent snapshot's entries, read in step with the walk, a tree chunk's worth at a time. */
 class TreeCursor {
-  private current: { entry: TreeEntry; path: Buffer } | undefined;
+  private batch: TreeEntry[] = [];
+  private at = 0;
   private done = false;
 
-  constructor(private readonly entries: AsyncGenerator<TreeEntry>) {}
+  constructor(private readonly batches: AsyncGenerator<TreeEntry[]>) {}
 
-  /** The parent's entry at `path` (walk order only moves forward), if it has one. */
-  async seek(path: Buffer): Promise<TreeEntry | undefined> {
-    while (!this.done) {
-      if (this.current === undefined) {
-        const next = await this.entries.next();
-        if (next.done) {
-          this.done = true;
-          return undefined;
-        }
-        this.current = { entry: next.value, path: encodePath(next.value.path) };
+  /**
+   * The parent's entry at `path` (walk order only moves forward), if it has one: at once while the
+   * entries read hold the answer, through a promise when the next tree chunk must be read first.
+   */
+  seek(path: Buffer): TreeEntry | undefined | Promise<TreeEntry | undefined> {
+    for (;;) {
+      const entry = this.batch[this.at];
+      if (entry === undefined) {
+        if (this.done) return undefined;
+        return this.batches.next().then((next) => {
+          if (next.done) this.done = true;
+          else this.batch = next.value;
+          this.at = 0;
+          return this.seek(path);
+        });
       }
-      const order = compareWalkOrder(this.current.path, path);
-      if (order === 0) return this.current.entry;
+      const order = compareWalkOrder(encodePath(entry.path), path);
+      if (order === 0) return entry;
       if (order > 0) return undefined;
-      this.current = undefined;
+      this.at++;
     }
-    return undefined;
   }
 }
 
@@ -239,50 +247,80 @@ class BackupRun {
     this.options.onWarning?.({ code, path, message });
   }
 
-  async add(
+  /**
+   * Adds one walk entry to the snapshot; a promise only when it has to wait (a file to read, chunks to
+   * store, the parent's next tree chunk): an unchanged tree of small files goes by without an `await` per
+   * entry.
+   */
+  add(
     kind: "directory" | "file" | "symlink",
     absolute: string,
     relative: string,
     previous: TreeCursor | undefined,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     let stat: import("node:fs").BigIntStats;
     try {
       stat = lstatSync(fsPath(absolute), { bigint: true });
     } catch {
       this.warn("FILE_VANISHED", relative, `"${relative}" vanished before it could be backed up.`);
-      return;
+      return undefined;
     }
     const entry = entryOf(relative, stat);
     if (kind === "directory" && stat.isDirectory()) {
       entry.type = "directory";
       entry.size = 0;
       this.counts.directories++;
-    } else if (kind === "symlink" && stat.isSymbolicLink()) {
+      return this.record(entry);
+    }
+    if (kind === "symlink" && stat.isSymbolicLink()) {
       try {
         entry.linkTarget = decodePath(readlinkSync(fsPath(absolute), { encoding: "buffer" }));
       } catch {
         this.warn("FILE_VANISHED", relative, `"${relative}" vanished before it could be backed up.`);
-        return;
+        return undefined;
       }
       entry.type = "symlink";
       entry.size = 0;
       this.counts.symlinks++;
-    } else if (kind === "file" && stat.isFile()) {
-      const before = await previous?.seek(encodePath(relative));
-      if (before && this.unchanged(before, entry)) {
-        entry.chunks = before.chunks;
-        this.counts.unchangedFiles++;
-      } else if (!(await this.readFile(absolute, relative, entry))) {
-        return;
-      }
-      this.counts.files++;
-      this.counts.bytes += entry.size;
-    } else {
-      this.warn("FILE_CHANGED", relative, `Skipped "${relative}": it changed type while it was backed up.`);
-      return;
+      return this.record(entry);
     }
-    await this.storeTree(this.treeStream.push(encodeTreeEntry(entry)));
+    if (kind === "file" && stat.isFile()) {
+      const before = previous?.seek(encodePath(relative));
+      return before instanceof Promise
+        ? before.then((found) => this.addFile(absolute, relative, entry, found))
+        : this.addFile(absolute, relative, entry, before);
+    }
+    this.warn("FILE_CHANGED", relative, `Skipped "${relative}": it changed type while it was backed up.`);
+    return undefined;
+  }
+
+  private addFile(
+    absolute: string,
+    relative: string,
+    entry: TreeEntry,
+    before: TreeEntry | undefined,
+  ): Promise<void> | undefined {
+    if (before && this.unchanged(before, entry)) {
+      entry.chunks = before.chunks;
+      this.counts.unchangedFiles++;
+      return this.recordFile(entry);
+    }
+    return this.readFile(absolute, relative, entry).then((read) =>
+      read ? this.recordFile(entry) : undefined,
+    );
+  }
+
+  private recordFile(entry: TreeEntry): Promise<void> | undefined {
+    this.counts.files++;
+    this.counts.bytes += entry.size;
+    return this.record(entry);
+  }
+
+  /** Puts an entry in the tree; a promise when that completed tree chunks to store. */
+  private record(entry: TreeEntry): Promise<void> | undefined {
+    const chunks = this.treeStream.push(encodeTreeEntry(entry));
     this.progress();
+    return chunks.length > 0 ? this.storeTree(chunks) : undefined;
   }
 
   /** Stores the last tree chunk and the last pack, then the index naming them; returns the tree's ids. */

@@ -144,9 +144,19 @@ export async function* readTree(
   snapshot: Snapshot,
   signal?: AbortSignal,
 ): AsyncGenerator<TreeEntry> {
+  for await (const entries of readTreeBatches(repo, index, snapshot, signal)) yield* entries;
+}
+
+/** A snapshot's entries, in walk order, as the entries each tree chunk completes (one `await` a chunk). */
+export async function* readTreeBatches(
+  repo: Repository,
+  index: ChunkIndex,
+  snapshot: Snapshot,
+  signal?: AbortSignal,
+): AsyncGenerator<TreeEntry[]> {
   const decoder = new TreeDecoder(`snapshot ${snapshot.id}`);
   for await (const chunk of readChunks(repo, index, treeChunkIds(snapshot), { signal })) {
-    yield* decoder.push(chunk);
+    yield decoder.push(chunk);
   }
   decoder.end();
 }
