@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_DOWNLOAD_EXPIRY_SECONDS, StrongboxError, validateKey } from "@strongbox/core";
-import { errors, jwtVerify, SignJWT } from "jose";
 
 /** Shortest secret accepted for signing download tokens, in bytes (HS256 wants a key as long as its hash). */
 export const MIN_SECRET_BYTES = 32;
@@ -38,6 +37,13 @@ export interface DownloadTokens {
   consume(grant: DownloadGrant): void;
 }
 
+/**
+ * jose, loaded the first time a token is signed or checked: it is 80 ms of module loading that a process
+ * only backing up or restoring (every `strongbox` command but `serve`) never needs.
+ */
+let joseModule: Promise<typeof import("jose")> | undefined;
+const jose = () => (joseModule ??= import("jose"));
+
 /** Signs and checks download tokens: JWTs `{sub: key, filename, exp, jti}` signed with HS256 (jose). */
 export function createDownloadTokens(options: DownloadTokenOptions): DownloadTokens {
   const secret =
@@ -55,6 +61,7 @@ export function createDownloadTokens(options: DownloadTokenOptions): DownloadTok
   return {
     async issue(key, { filename, expiresIn = DEFAULT_DOWNLOAD_EXPIRY_SECONDS }) {
       const issuedAt = Math.floor(now() / 1000);
+      const { SignJWT } = await jose();
       return new SignJWT({ filename })
         .setProtectedHeader({ alg: "HS256", typ: "JWT" })
         .setSubject(key)
@@ -66,6 +73,7 @@ export function createDownloadTokens(options: DownloadTokenOptions): DownloadTok
     },
 
     async verify(token) {
+      const { errors, jwtVerify } = await jose();
       try {
         const { payload } = await jwtVerify(token, secret, {
           algorithms: ["HS256"],
