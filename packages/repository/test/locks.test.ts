@@ -1,15 +1,10 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname } from "node:os";
 import { Readable } from "node:stream";
-import { createMemoryStorage, isProcessAlive, type StorageAdapter, StrongboxError } from "@strongbox/core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { isProcessAlive, type StorageAdapter, StrongboxError } from "@strongbox/core";
+import { afterEach, describe, expect, test } from "vitest";
 import {
   initRepository,
   type LockKind,
@@ -20,37 +15,19 @@ import {
   type RepositoryLock,
   removeStaleLocks,
 } from "../src/index.js";
+import { useRepositoryStorages } from "./fixtures/storages.js";
 
 // Cheap scrypt for tests: the format is the same, only slower to guess.
 const KDF = { N: 2 ** 10, r: 8, p: 1 };
 const PURPOSE = "backup of server planted-marker-7f3a";
 const MINUTE = 60_000;
 
-let s3: FakeS3;
-let s3Run = 0;
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(() => s3.stop());
-const folders: string[] = [];
 const held: RepositoryLock[] = [];
 afterEach(async () => {
   await Promise.all(held.splice(0).map((lock) => lock.release().catch(() => {})));
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
 });
 
-const STORAGES: [string, () => Promise<StorageAdapter>][] = [
-  ["memory", async () => createMemoryStorage()],
-  [
-    "local disk",
-    async () => {
-      const root = await mkdtemp(join(tmpdir(), "strongbox-locks-"));
-      folders.push(root);
-      return createLocalStorage({ root });
-    },
-  ],
-  ["s3rver", async () => createS3Storage({ ...s3.options, prefix: `locks-${++s3Run}` })],
-];
+const STORAGES = useRepositoryStorages("locks");
 
 const PASSWORDS: [string, string | undefined][] = [
   ["without a password", undefined],

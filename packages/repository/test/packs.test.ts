@@ -1,13 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createMemoryStorage, type StorageAdapter } from "@strongbox/core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { describe, expect, test } from "vitest";
 import {
   ChunkIndex,
   createPackWriter,
@@ -18,21 +12,13 @@ import {
   readChunk,
   readPackHeader,
 } from "../src/index.js";
+import { useRepositoryStorages } from "./fixtures/storages.js";
 
 const KiB = 1024;
 const KDF = { N: 2 ** 10, r: 8, p: 1 };
 const MARKER = "planted-marker-7f3a";
 
-let s3: FakeS3;
-let s3Run = 0;
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(() => s3.stop());
-const folders: string[] = [];
-afterEach(async () => {
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
-});
+const STORAGES = useRepositoryStorages("packs");
 
 /** A storage that counts the bytes its reads return. */
 function counting(inner: StorageAdapter) {
@@ -53,19 +39,6 @@ function counting(inner: StorageAdapter) {
   };
   return { storage, read: () => read };
 }
-
-const STORAGES: [string, () => Promise<StorageAdapter>][] = [
-  ["memory", async () => createMemoryStorage()],
-  [
-    "local disk",
-    async () => {
-      const root = await mkdtemp(join(tmpdir(), "strongbox-packs-"));
-      folders.push(root);
-      return createLocalStorage({ root });
-    },
-  ],
-  ["s3rver", async () => createS3Storage({ ...s3.options, prefix: `packs-${++s3Run}` })],
-];
 
 /** 40 chunks of 12 KiB: text that deflates, random bytes that do not, and the marker in every one. */
 function chunks(): Buffer[] {

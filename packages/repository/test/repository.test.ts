@@ -1,41 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { createMemoryStorage, type StorageAdapter } from "@strongbox/core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { createLocalStorage } from "../../storage-local/src/index.js";
-import { createS3Storage } from "../../storage-s3/src/index.js";
-import { type FakeS3, startFakeS3 } from "../../storage-s3/test/helpers/s3rver.js";
+import { describe, expect, test } from "vitest";
 import { initRepository, openRepository } from "../src/index.js";
+import { useRepositoryStorages } from "./fixtures/storages.js";
 
 // Cheap scrypt for tests: the format is the same, only slower to guess.
 const KDF = { N: 2 ** 10, r: 8, p: 1 };
 const MARKER = "planted-marker-7f3a";
 
-let s3: FakeS3;
-let s3Run = 0;
-beforeAll(async () => {
-  s3 = await startFakeS3();
-});
-afterAll(() => s3.stop());
-const folders: string[] = [];
-afterEach(async () => {
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
-});
-
-const STORAGES: [string, () => Promise<StorageAdapter>][] = [
-  ["memory", async () => createMemoryStorage()],
-  [
-    "local disk",
-    async () => {
-      const root = await mkdtemp(join(tmpdir(), "strongbox-repository-"));
-      folders.push(root);
-      return createLocalStorage({ root });
-    },
-  ],
-  ["s3rver", async () => createS3Storage({ ...s3.options, prefix: `repository-${++s3Run}` })],
-];
+const STORAGES = useRepositoryStorages("repository");
 
 /** Every stored object: key and bytes. */
 async function stored(storage: StorageAdapter): Promise<Map<string, Buffer>> {
