@@ -7,50 +7,12 @@ export {
   createArchiveWorkers,
 } from "./archive/archive-workers.js";
 export { type ContentsOptions, contents } from "./archive/extract/contents.js";
-export { extract } from "./archive/extract/extract.js";
 export { DEFAULT_EXTRACT_LIMITS } from "./archive/extract/extract-limits.js";
-export { looksCompressed } from "./archive/gzip/deflate-incompressible.js";
 export { pack } from "./archive/pack/pack.js";
 export { packToFile } from "./archive/pack/pack-file.js";
-export { DEFAULT_IGNORE_FILE, resolvePackInput } from "./archive/pack/pack-input.js";
-export {
-  createTreeWalk,
-  type TreeWalk,
-  type WalkOptions,
-  type WalkVisitor,
-  walkTree,
-} from "./archive/pack/walk.js";
-export {
-  encodeTarHeader,
-  TAR_RECORD,
-  type TarEntryHeader,
-  tarEndLength,
-  tarPadding,
-} from "./archive/tar/tar-header.js";
-export type {
-  ArchiveEntry,
-  ArchiveOperationOptions,
-  ArchiveSource,
-  ArchiveWarning,
-  ArchiveWarningCode,
-  ExtractLimits,
-  ExtractOptions,
-  ExtractResult,
-  PackHandle,
-  PackOptions,
-  PackResult,
-  Progress,
-  RestoreMode,
-} from "./archive/types.js";
-
-// errors, ignore rules, I/O limits and disk space
-export type { ErrorCode, StrongboxErrorOptions } from "./errors.js";
-export { abortError, ERROR_CODES, isStrongboxError, StrongboxError, throwIfAborted } from "./errors.js";
-export { createIgnoreMatcher, type IgnoreMatcher, parseIgnoreRules } from "./ignore.js";
-export { ensureSpace, formatBytes, freeSpace } from "./io/disk-space.js";
+// I/O limits
 export type { RateLimiter, RateLimiterOptions } from "./io/rate-limit.js";
 export { createRateLimiter, limitRate, parseRate } from "./io/rate-limit.js";
-
 // manager, records, migration
 export type { ActivityListener, ListenerErrorHandler } from "./manager/activity.js";
 export type {
@@ -73,7 +35,6 @@ export { type DrillOptions, type DrillReport, MAX_DIFFERENCES } from "./manager/
 export type { DrillDifference } from "./manager/drill-compare.js";
 export type { AfterHookContext, HookContext, OperationHooks } from "./manager/hooks.js";
 export { archiveKey, manifestKey, validateBackupId, validateServerId } from "./manager/keys.js";
-export { isAbandoned, isProcessAlive, type LivenessRules } from "./manager/liveness.js";
 export { createBackupManager } from "./manager/manager.js";
 export {
   type MigratedBackup,
@@ -101,9 +62,10 @@ export type {
   ReplicaSource,
   ServerState,
 } from "./manager/types.js";
+// the building blocks adapters and the repository import on their own (see parts.ts)
+export * from "./parts.js";
 
 // names that are not UTF-8, held in strings (see path-bytes.ts)
-export { decodePath, encodePath, fsPath, hasRawBytes } from "./path-bytes.js";
 
 // schedules
 export { createBackupScheduler } from "./schedule/scheduler.js";
@@ -124,20 +86,4 @@ export {
 } from "./schedule/verification-scheduler.js";
 
 // storage
-export {
-  DEFAULT_DOWNLOAD_EXPIRY_SECONDS,
-  MAX_DOWNLOAD_EXPIRY_SECONDS,
-  validateDownloadOptions,
-} from "./storage/download-options.js";
-export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, validateKey, validatePrefix } from "./storage/keys.js";
 export { createMemoryStorage, type MemoryStorageOptions } from "./storage/memory.js";
-export { objectNotFound } from "./storage/object-not-found.js";
-export { type ResolvedRange, resolveRange, validateRange } from "./storage/ranges.js";
-export type {
-  DownloadUrlOptions,
-  GetOptions,
-  ObjectInfo,
-  PutOptions,
-  StorageAdapter,
-} from "./storage/types.js";
-export { withKeyValidation } from "./storage/with-key-validation.js";

@@ -9,7 +9,7 @@ import {
   fsPath,
   resolvePackInput,
   throwIfAborted,
-} from "@strongbox/core";
+} from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { createChunkStream } from "./chunk-stream.js";
 import { loadIndex, writeIndexObject } from "./index-store.js";

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { isStrongboxError, StrongboxError, throwIfAborted } from "@strongbox/core";
+import { isStrongboxError, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 import { decodeIndexObject } from "./index-object.js";
 import { indexFolder, listIndexObjects } from "./index-store.js";

@@ -1,4 +1,4 @@
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 
 /** Bytes of a chunk id (SHA-256 or HMAC-SHA-256). */
 export const ID_BYTES = 32;

@@ -1,4 +1,4 @@
-import { StrongboxError, throwIfAborted } from "@strongbox/core";
+import { StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import type { ChunkIndex, ChunkLocation } from "./chunk-index.js";
 import { openBlob, packKey, readRange } from "./packs.js";
 import type { Repository } from "./repository.js";

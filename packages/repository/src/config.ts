@@ -1,4 +1,4 @@
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 import type { ChunkSizes } from "./chunker.js";
 import { parseObject } from "./stored-json.js";
 

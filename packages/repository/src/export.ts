@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { encodeTarHeader, StrongboxError, TAR_RECORD, tarEndLength, tarPadding } from "@strongbox/core";
+import { encodeTarHeader, StrongboxError, TAR_RECORD, tarEndLength, tarPadding } from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { ID_BYTES } from "./chunk-index.js";
 import { readChunks } from "./chunk-reader.js";

@@ -1,4 +1,4 @@
-import { StrongboxError, throwIfAborted } from "@strongbox/core";
+import { StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import { lockRepository } from "./locks.js";
 import type { Repository } from "./repository.js";
 import { deleteSnapshotObject, snapshotExists, validateSnapshotId } from "./snapshots.js";

@@ -1,4 +1,4 @@
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 import { type ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 
 const MAGIC = Buffer.from("SBIX");

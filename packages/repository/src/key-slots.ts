@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID, scrypt } from "node:crypto";
 import { promisify } from "node:util";
-import { type StorageAdapter, StrongboxError } from "@strongbox/core";
+import { type StorageAdapter, StrongboxError } from "@strongbox/core/parts";
 import { KEY_BYTES, seal, unseal } from "./crypto.js";
 import { parseObject, readSmallObject, writeSmallObject } from "./stored-json.js";
 

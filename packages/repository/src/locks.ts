@@ -8,7 +8,7 @@ import {
   type LivenessRules,
   StrongboxError,
   throwIfAborted,
-} from "@strongbox/core";
+} from "@strongbox/core/parts";
 import type { Repository } from "./repository.js";
 import { parseObject, readSmallObject, writeSmallObject } from "./stored-json.js";
 

@@ -1,14 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { availableParallelism } from "node:os";
 import { PassThrough } from "node:stream";
 import { promisify } from "node:util";
-import { deflateRaw, inflateRaw } from "node:zlib";
-import { isStrongboxError, looksCompressed, type StorageAdapter, StrongboxError } from "@strongbox/core";
+import { inflateRaw } from "node:zlib";
+import {
+  isStrongboxError,
+  looksCompressed,
+  type StorageAdapter,
+  StrongboxError,
+} from "@strongbox/core/parts";
+import { type ChunkDeflater, createChunkDeflater } from "./chunk-deflater.js";
 import { ChunkIndex, type ChunkLocation } from "./chunk-index.js";
 import { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 import type { Repository } from "./repository.js";
 
-const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
 
 /** Default bound of a pack object: S3 charges per request, so chunks travel in packs of this size. */
@@ -72,6 +78,22 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   let open: OpenPack | undefined;
   let written: [Uint8Array, ChunkLocation][] = [];
   let appended: Promise<void> = Promise.resolve();
+  // Made on the first chunk to deflate, freed by flush and abort.
+  let deflater: ChunkDeflater | undefined;
+  const closeDeflater = () => {
+    deflater?.close();
+    deflater = undefined;
+  };
+  const encodeBlob = (chunk: Uint8Array): Promise<Buffer> | Buffer => {
+    // A chunk that looks already compressed (region files, jars: most of a game server) is stored as it is.
+    if (level === 0 || looksCompressed(chunk, 0, chunk.length)) return storedPayload(chunk);
+    deflater ??= createChunkDeflater(level, DEFLATE_STREAMS);
+    return deflater
+      .deflate(chunk)
+      .then((deflated) =>
+        deflated.length < chunk.length ? Buffer.concat([DEFLATED_MARK, deflated]) : storedPayload(chunk),
+      );
+  };
 
   /** Uploads finishing in the background while the next pack fills (at most UPLOADS_AT_ONCE). */
   const uploads = new Set<Promise<void>>();
@@ -121,7 +143,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
 
   return {
     add(chunks) {
-      const encoding = Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes, level)));
+      const encoding = Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes)));
       // Awaited below, in turn; until then a failure must not count as unhandled.
       encoding.catch(() => undefined);
       const added = appended.then(async () => {
@@ -154,11 +176,13 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     },
     async flush() {
       await appended;
+      closeDeflater();
       await upload();
       await waitForUploads(0);
       return this.takeUploaded();
     },
     abort(reason) {
+      closeDeflater();
       // The storage drops a put whose body fails (a temporary file removed, a multipart upload aborted).
       open?.body.destroy(reason);
       open = undefined;
@@ -168,30 +192,13 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
 
 /** Packs uploading at once: one fills while the other travels. */
 const UPLOADS_AT_ONCE = 2;
-/** Deflate calls running at once: each holds a zlib state of a few hundred KiB until it ends. */
-const DEFLATES_AT_ONCE = 4;
-let deflating = 0;
-const waitingToDeflate: (() => void)[] = [];
+/** zlib states deflating at once, each on a thread of libuv's pool. */
+const DEFLATE_STREAMS = Math.min(4, availableParallelism());
+const DEFLATED_MARK = Buffer.of(DEFLATED);
 
-/**
- * A chunk's stored payload before sealing: deflated when that is smaller, else as it is. A chunk that
- * looks already compressed (region files, jars: most of a game server) is stored without trying.
- */
-async function encodeBlob(chunk: Uint8Array, level: number): Promise<Buffer> {
-  if (level === 0 || looksCompressed(chunk, 0, chunk.length))
-    return Buffer.concat([Buffer.of(STORED), chunk]);
-  if (deflating >= DEFLATES_AT_ONCE) await new Promise<void>((resolve) => waitingToDeflate.push(resolve));
-  deflating++;
-  let deflated: Buffer;
-  try {
-    deflated = await deflate(chunk, { level });
-  } finally {
-    deflating--;
-    waitingToDeflate.shift()?.();
-  }
-  return deflated.length < chunk.length
-    ? Buffer.concat([Buffer.of(DEFLATED), deflated])
-    : Buffer.concat([Buffer.of(STORED), chunk]);
+/** A chunk's payload stored as it is (before sealing). */
+function storedPayload(chunk: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.of(STORED), chunk]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { isStrongboxError, StrongboxError, throwIfAborted } from "@strongbox/core";
+import { isStrongboxError, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 import { indexObjectLength } from "./index-object.js";
 import { indexFolder, loadIndex, writeIndexObject } from "./index-store.js";

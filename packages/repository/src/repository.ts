@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
-import { type StorageAdapter, StrongboxError, validatePrefix } from "@strongbox/core";
+import { type StorageAdapter, StrongboxError, validatePrefix } from "@strongbox/core/parts";
 import { type Chunker, type ChunkSizes, createChunker } from "./chunker.js";
 import { newConfig, parseConfig, type RepositoryConfig } from "./config.js";
 import { KEY_BYTES, seal, subkey, unseal } from "./crypto.js";

@@ -1,6 +1,6 @@
 import { pipeline } from "node:stream";
 import { createGzip } from "node:zlib";
-import { type ExtractResult, extract, type RestoreMode } from "@strongbox/core";
+import { type ExtractResult, extract, type RestoreMode } from "@strongbox/core/parts";
 import { snapshotTar } from "./export.js";
 import { loadIndex } from "./index-store.js";
 import type { Repository } from "./repository.js";

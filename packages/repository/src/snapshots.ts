@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { readChunks } from "./chunk-reader.js";
 import type { Repository } from "./repository.js";

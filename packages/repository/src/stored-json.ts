@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { isStrongboxError, type StorageAdapter, StrongboxError } from "@strongbox/core";
+import { isStrongboxError, type StorageAdapter, StrongboxError } from "@strongbox/core/parts";
 
 /** Config and key objects are a few hundred bytes; a larger one is not ours and is not read whole. */
 const MAX_SMALL_OBJECT = 64 * 1024;

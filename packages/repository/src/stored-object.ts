@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { isStrongboxError } from "@strongbox/core";
+import { isStrongboxError } from "@strongbox/core/parts";
 import type { Repository } from "./repository.js";
 
 /**

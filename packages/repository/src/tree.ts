@@ -1,4 +1,4 @@
-import { decodePath, encodePath, StrongboxError } from "@strongbox/core";
+import { decodePath, encodePath, StrongboxError } from "@strongbox/core/parts";
 import { ID_BYTES } from "./chunk-index.js";
 
 /** What a snapshot holds of one path. */

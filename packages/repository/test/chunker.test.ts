@@ -1,15 +1,10 @@
-import { createCipheriv, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { type ChunkSizes, createChunker, gearTable } from "../src/index.js";
+import { noise } from "./fixtures/noise.js";
 
 const KiB = 1024;
 const SIZES: ChunkSizes = { min: 16 * KiB, average: 64 * KiB, max: 256 * KiB };
-
-/** Reproducible incompressible bytes: AES-CTR over zeros, keyed by `label`. */
-function noise(label: string, size: number): Buffer {
-  const key = createHash("sha256").update(label).digest().subarray(0, 16);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
 
 /** Chunk lengths of `data` pushed in slices of the given sizes (cycled), the last chunk included. */
 function chunkLengths(data: Uint8Array, slices: readonly number[] = [data.length], sizes = SIZES): number[] {

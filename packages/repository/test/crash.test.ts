@@ -20,6 +20,7 @@ import {
   type Repository,
   restoreSnapshot,
 } from "../src/index.js";
+import { noise } from "./fixtures/noise.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -48,12 +49,15 @@ async function runChild(args: string[]): Promise<ChildResult> {
   return { code, signal, last: line ? (JSON.parse(line) as Record<string, unknown>) : undefined };
 }
 
-/** Files of random bytes (so every one is its own chunks), some large enough for several packs. */
+/**
+ * Files of incompressible bytes, each its own chunks, some large enough for several packs; the same on
+ * every run, so the writes a backup or prune makes (the kill points) are the same too.
+ */
 async function writeFiles(root: string, seed: string, count: number): Promise<void> {
   await mkdir(join(root, "world"), { recursive: true });
   for (let n = 0; n < count; n++) {
     const size = n % 8 === 0 ? 160 * KiB : (4 + (n % 5) * 6) * KiB;
-    await writeFile(join(root, n % 2 ? "world" : "", `${seed}-${n}.dat`), randomBytes(size));
+    await writeFile(join(root, n % 2 ? "world" : "", `${seed}-${n}.dat`), noise(`${seed}-${n}`, size));
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type PutOptions,
   StrongboxError,
   throwIfAborted,
-} from "@strongbox/core";
+} from "@strongbox/core/parts";
 import { tempNameFor } from "./temp-files.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import { type ErrorCode, isStrongboxError, StrongboxError } from "@strongbox/core";
+import { type ErrorCode, isStrongboxError, StrongboxError } from "@strongbox/core/parts";
 import { attachmentDisposition } from "./content-disposition.js";
 import type { DownloadGrant } from "./download-tokens.js";
 import { parseRange } from "./http-range.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { DEFAULT_DOWNLOAD_EXPIRY_SECONDS, StrongboxError, validateKey } from "@strongbox/core";
+import { DEFAULT_DOWNLOAD_EXPIRY_SECONDS, StrongboxError, validateKey } from "@strongbox/core/parts";
 
 /** Shortest secret accepted for signing download tokens, in bytes (HS256 wants a key as long as its hash). */
 export const MIN_SECRET_BYTES = 32;

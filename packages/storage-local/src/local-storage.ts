@@ -9,7 +9,7 @@ import {
   type StorageAdapter,
   StrongboxError,
   throwIfAborted,
-} from "@strongbox/core";
+} from "@strongbox/core/parts";
 import { writeAtomically } from "./atomic-write.js";
 import { createDownloadTokens, type DownloadTokenOptions, type DownloadTokens } from "./download-tokens.js";
 import { folderInside, isMissing, objectPath } from "./safe-paths.js";

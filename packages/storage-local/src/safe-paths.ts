@@ -1,7 +1,7 @@
 import type { Stats } from "node:fs";
 import { lstat, mkdir } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 
 /**
  * The folder that holds `segments` under `root`, refusing symbolic links and anything but folders on

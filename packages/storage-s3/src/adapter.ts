@@ -16,7 +16,7 @@ import {
   type StorageAdapter,
   StrongboxError,
   throwIfAborted,
-} from "@strongbox/core";
+} from "@strongbox/core/parts";
 import { abortAbandonedUploads } from "./abandoned-uploads.js";
 import { attachmentDisposition } from "./content-disposition.js";
 import { isInvalidRange, isNotFound, type S3ErrorContext, toStorageError } from "./errors.js";

@@ -1,4 +1,4 @@
-import { isStrongboxError, StrongboxError } from "@strongbox/core";
+import { isStrongboxError, StrongboxError } from "@strongbox/core/parts";
 
 /** What was being done when an SDK call failed, to say so in the message. */
 export interface S3ErrorContext {

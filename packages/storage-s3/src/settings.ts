@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 import type { ObjectLockOptions, S3StorageOptions } from "./types.js";
 import {
   normalizePrefix,

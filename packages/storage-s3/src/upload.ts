@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { abortError, StrongboxError, throwIfAborted } from "@strongbox/core";
+import { abortError, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import { MultipartUpload, type ObjectTarget, retentionFields } from "./multipart-upload.js";
 import { PartBuffers } from "./part-buffers.js";
 

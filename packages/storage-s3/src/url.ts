@@ -1,4 +1,4 @@
-import { StrongboxError } from "@strongbox/core";
+import { StrongboxError } from "@strongbox/core/parts";
 import type { S3StorageOptions } from "./types.js";
 import { normalizePrefix, validateBucketName, validateEndpoint, validateRegion } from "./validate.js";
 

@@ -1,4 +1,4 @@
-import { StrongboxError, validatePrefix } from "@strongbox/core";
+import { StrongboxError, validatePrefix } from "@strongbox/core/parts";
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
