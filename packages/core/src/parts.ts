@@ -6,6 +6,7 @@
 
 export { extract } from "./archive/extract/extract.js";
 export { looksCompressed } from "./archive/gzip/deflate-incompressible.js";
+export { FINAL_DEFLATE_BLOCK } from "./archive/gzip/gzip-member.js";
 export { DEFAULT_IGNORE_FILE, resolvePackInput } from "./archive/pack/pack-input.js";
 export {
   createTreeWalk,

@@ -1,4 +1,5 @@
 import { constants, createDeflateRaw, type DeflateRaw } from "node:zlib";
+import { FINAL_DEFLATE_BLOCK } from "@strongbox/core/parts";
 
 /** Deflates chunks one by one, each into a raw deflate stream of its own, on libuv's threads. */
 export interface ChunkDeflater {
@@ -9,17 +10,11 @@ export interface ChunkDeflater {
 }
 
 /**
- * An empty final block (fixed Huffman codes: BFINAL 1, BTYPE 01, then the end-of-block code): what turns
- * the bytes up to a full flush into a complete deflate stream, as pigz and zlib's gzjoin end a stream.
- */
-const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
-
-/**
  * Creates a {@link ChunkDeflater} over `streams` zlib states kept for its whole life. A zlib state per chunk
  * (what `zlib.deflateRaw` makes) allocates and clears a few hundred KiB each time: on 16 KiB chunks that
  * cost eight times the deflating itself. Here each state deflates chunk after chunk with a full flush
  * after each (the dictionary is dropped there: the next chunk never refers back), and the bytes a chunk
- * gave, ended with an empty final block, are a raw deflate stream of their own. The `streams` states run
+ * gave, ended with an empty final block (core's `FINAL_DEFLATE_BLOCK`, as pigz ends a stream), are a raw deflate stream of their own. The `streams` states run
  * at once on the thread pool; a chunk goes to the one with the fewest bytes waiting.
  */
 export function createChunkDeflater(level: number, streams: number): ChunkDeflater {
@@ -61,7 +56,7 @@ function createLane(level: number): Lane {
           const deflated = output;
           output = [];
           if (error) reject(error);
-          else resolve(Buffer.concat([...deflated, FINAL_BLOCK]));
+          else resolve(Buffer.concat([...deflated, FINAL_DEFLATE_BLOCK]));
         });
       });
     },
