@@ -1,12 +1,11 @@
 // @strongbox/core/parts: the building blocks storage adapters and @strongbox/repository are made of
 // (errors, keys and ranges, the tree walk and ignore rules, the tar header writer, the safe extract,
-// path bytes, process liveness), without the backup manager, schedules, packer and their dependencies.
+// path bytes, process liveness, starting worker threads), without the backup manager, schedules, packer
+// and their dependencies.
 // A process that needs only these (a repository command, an adapter) loads a fifth of core's modules:
 // every command pays module loading before it does anything. `@strongbox/core` exports all of it too.
 
 export { extract } from "./archive/extract/extract.js";
-export { looksCompressed } from "./archive/gzip/deflate-incompressible.js";
-export { FINAL_DEFLATE_BLOCK } from "./archive/gzip/gzip-member.js";
 export { DEFAULT_IGNORE_FILE, resolvePackInput } from "./archive/pack/pack-input.js";
 export {
   createTreeWalk,
@@ -59,3 +58,4 @@ export type {
   StorageAdapter,
 } from "./storage/types.js";
 export { withKeyValidation } from "./storage/with-key-validation.js";
+export * from "./threads.js";

@@ -117,27 +117,34 @@ describe("round trips with archives made by GNU tar", () => {
   });
 });
 
+/** 9 MiB of random-looking bytes: an archive of them is larger than the extract worker's 4 MiB input ring. */
+function ringNoise(): Buffer {
+  const noise = Buffer.alloc(9 * 1024 * 1024);
+  for (let i = 0; i < noise.length; i += 64) createHash("sha512").update(String(i)).digest().copy(noise, i);
+  return noise;
+}
+
+/** `bytes` in chunks of odd sizes, some larger than the input ring, so pieces wrap around its end. */
+async function* oddChunks(bytes: Buffer) {
+  const sizes = [1, 6 * 1024 * 1024, 7, 3 * 1024 * 1024 + 5, 65_536];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    yield bytes.subarray(at, at + size);
+    at += size;
+  }
+}
+
 describe("archive bytes on their way to the extract worker", () => {
   test("chunks larger than the input ring, of odd sizes, and a source that reuses its buffer", async () => {
     const source = fresh("source");
     // Random bytes keep the archive larger than the 4 MiB ring, so pieces wrap around its end.
-    const noise = Buffer.alloc(9 * 1024 * 1024);
-    for (let i = 0; i < noise.length; i += 64) createHash("sha512").update(String(i)).digest().copy(noise, i);
-    writeFileSync(join(source, "noise.bin"), noise);
+    writeFileSync(join(source, "noise.bin"), ringNoise());
     writeFileSync(join(source, "text.txt"), "a line of text\n".repeat(5000));
     const archive = join(root, "archive.tar.gz");
     gnuTar(["-czf", archive, "-C", source, "."]);
     const bytes = readFileSync(archive);
     expect(bytes.length).toBeGreaterThan(8 * 1024 * 1024);
 
-    async function* oddChunks() {
-      const sizes = [1, 6 * 1024 * 1024, 7, 3 * 1024 * 1024 + 5, 65_536];
-      for (let at = 0, i = 0; at < bytes.length; i++) {
-        const size = sizes[i % sizes.length]!;
-        yield bytes.subarray(at, at + size);
-        at += size;
-      }
-    }
     // Each chunk is written into one buffer that the next chunk overwrites, as a pooled reader might do.
     async function* reusedBuffer() {
       const buffer = Buffer.alloc(100_000);
@@ -147,12 +154,49 @@ describe("archive bytes on their way to the extract worker", () => {
       }
     }
     for (const [name, chunks] of [
-      ["odd", oddChunks()],
+      ["odd", oddChunks(bytes)],
       ["reused", reusedBuffer()],
     ] as const) {
       const result = await extract(chunks, join(root, name), { expectedChecksum: checksumOf(bytes) });
       expect(snapshotTree(join(root, name))).toEqual(snapshotTree(source));
       expect(result.checksum).toBe(checksumOf(bytes));
+    }
+  });
+});
+
+describe("plain tar (compression: none)", () => {
+  test("GNU tar's plain tar, in odd chunks wrapping the input ring: the same tree, the checksum of the tar", async () => {
+    const source = fresh("source");
+    writeFixtureTree(source);
+    writeFileSync(join(source, "noise.bin"), ringNoise());
+    const archive = join(root, "archive.tar");
+    gnuTar(["--format=pax", "-cf", archive, "-C", source, "."]);
+    const bytes = readFileSync(archive);
+    const target = join(root, "ours");
+    const result = await extract(oddChunks(bytes), target, { compression: "none", mode: "truncate" });
+    expect(snapshotTree(target)).toEqual(snapshotTree(source));
+    expect(result.checksum).toBe(checksumOf(bytes));
+  });
+
+  test("a .tar.gz given as a plain tar, or an unknown compression, is INVALID_INPUT and changes nothing", async () => {
+    const source = fresh("source");
+    writeFileSync(join(source, "a.txt"), "a");
+    const archive = join(root, "archive.tar.gz");
+    gnuTar(["-czf", archive, "-C", source, "."]);
+    const target = fresh("target");
+    writeFileSync(join(target, "kept.txt"), "kept");
+    const before = snapshotTree(target);
+    const bytes = readFileSync(archive);
+    async function* whole() {
+      yield bytes;
+    }
+    for (const compression of ["none", "zstd"]) {
+      const error = await extract(whole(), target, {
+        compression: compression as "none",
+        mode: "truncate",
+      }).catch((e: unknown) => e);
+      expect(isStrongboxError(error, "INVALID_INPUT")).toBe(true);
+      expect(snapshotTree(target)).toEqual(before);
     }
   });
 });

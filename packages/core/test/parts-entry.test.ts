@@ -15,16 +15,30 @@ function relativeImports(file: string): string[] {
   return found;
 }
 
-/** Every core source file `@strongbox/core/parts` loads, itself included. */
-function partsClosure(): Set<string> {
+/** Every source file of its own package that `entry` loads, itself included. */
+function closure(entry: string): Set<string> {
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
     for (const next of relativeImports(file)) visit(next);
   };
-  visit(join(CORE_SRC, "parts.ts"));
+  visit(entry);
   return seen;
+}
+
+/** Every core source file `@strongbox/core/parts` loads, itself included. */
+const partsClosure = () => closure(join(CORE_SRC, "parts.ts"));
+
+/** The `@strongbox/...` packages and entries (values, not types) that `files` import. */
+function packageImports(files: Iterable<string>): Set<string> {
+  const found = new Set<string>();
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    for (const match of text.matchAll(/^import(?!\s+type\b)[^;]*?from\s+"(@strongbox\/[^"]+)";/gms))
+      found.add(match[1]!);
+  }
+  return found;
 }
 
 describe("@strongbox/core/parts", () => {
@@ -49,5 +63,17 @@ describe("@strongbox/core/parts", () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  test("a chunk worker thread takes only @strongbox/core/threads, which loads three modules", () => {
+    const threads = [...closure(join(CORE_SRC, "threads.ts"))].map((file) => file.slice(CORE_SRC.length + 1));
+    expect(threads.sort()).toEqual([
+      "archive/gzip/deflate-incompressible.ts",
+      "archive/spawn-worker.ts",
+      "archive/thread-priority.ts",
+      "threads.ts",
+    ]);
+    const worker = closure(join(PACKAGES, "repository", "src", "chunk-worker.ts"));
+    expect([...packageImports(worker)]).toEqual(["@strongbox/core/threads"]);
   });
 });

@@ -1,5 +1,6 @@
 // @strongbox/repository: the repository format for incremental, deduplicated backups (in progress).
 export { type BackupOptions, backup } from "./backup.js";
+export type { SealedBlob } from "./blob-encoder.js";
 export {
   type CheckOptions,
   type CheckProblem,

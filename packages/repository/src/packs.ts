@@ -1,32 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { availableParallelism } from "node:os";
 import { PassThrough } from "node:stream";
-import { promisify } from "node:util";
-import { inflateRaw } from "node:zlib";
-import {
-  isStrongboxError,
-  looksCompressed,
-  type StorageAdapter,
-  StrongboxError,
-} from "@strongbox/core/parts";
-import { type ChunkDeflater, createChunkDeflater } from "./chunk-deflater.js";
+import { isStrongboxError, type StorageAdapter, StrongboxError } from "@strongbox/core/parts";
+import { blobContext, chunkOfPayload, createBlobEncoder, type SealedBlob } from "./blob-encoder.js";
 import { ChunkIndex, type ChunkLocation } from "./chunk-index.js";
 import { decodeIndexObject, encodeIndexObject } from "./index-object.js";
-import type { Repository } from "./repository.js";
-
-const inflate = promisify(inflateRaw);
+import { chunkingSecrets, type Repository } from "./repository.js";
 
 /** Default bound of a pack object: S3 charges per request, so chunks travel in packs of this size. */
 export const DEFAULT_PACK_BYTES = 16 * 1024 * 1024;
-const STORED = 0;
-const DEFLATED = 1;
 
 /** Options of {@link createPackWriter}. */
 export interface PackWriterOptions {
   /** A pack is uploaded once its blobs reach this many bytes (default 16 MiB). */
   maxPackBytes?: number;
-  /** Deflate level of chunks that compress (default 1). */
+  /** Deflate level of chunks given to {@link PackWriter.add} that compress (default 1). */
   level?: number;
   /** Called after each pack is uploaded: its id, its stored bytes and how many chunks it holds. */
   onPackUploaded?: (pack: { id: string; bytes: number; chunks: number }) => void;
@@ -38,15 +26,20 @@ export interface PackInput {
   bytes: Uint8Array;
 }
 
-/** Bundles chunks into pack objects: each chunk compressed when that saves bytes, then sealed. */
+/** Bundles chunks into pack objects, streamed to the storage as they fill. */
 export interface PackWriter {
   /**
-   * Adds chunks to the pack being filled (deflated together on libuv's threads, not the event loop),
-   * uploading the pack first whenever it is full; returns where each one is. Calls may overlap: each
-   * starts deflating at once, and they land in the packs in call order. Memory stays within one pack and
-   * the chunks given.
+   * Adds chunks to the pack being filled, each compressed when that saves bytes and sealed here, on the
+   * calling thread; returns where each one is. See {@link PackWriter.addBlobs}.
    */
   add(chunks: readonly PackInput[]): Promise<ChunkLocation[]>;
+  /**
+   * Adds chunks already encoded and sealed (by chunk workers, or copied whole from another pack),
+   * uploading the pack first whenever it is full; returns where each one is. The blobs are copied: the
+   * caller may reuse their memory once the promise settles. Calls land in the packs in call order. Memory
+   * stays within one pack's buffered piece and what the storage buffers.
+   */
+  addBlobs(blobs: readonly SealedBlob[]): Promise<ChunkLocation[]>;
   /** The entries of the packs uploaded since the last call (or flush): ready for an index object. */
   takeUploaded(): [Uint8Array, ChunkLocation][];
   /** Uploads the pack being filled, if any; returns the entries uploaded since the last take or flush. */
@@ -61,10 +54,13 @@ interface OpenPack {
   put: Promise<unknown>;
   size: number;
   entries: [Uint8Array, ChunkLocation][];
+  /** Blobs gathered for the next write: one write of a MiB, not one per 16 KiB blob. */
+  piece: Buffer;
+  pieceUsed: number;
 }
 
-/** Bytes a pack's stream holds before the pack writer waits for the storage to take them. */
-const STREAM_BUFFER = 1024 * 1024;
+/** Bytes of a pack written at once, and what its stream holds before the writer waits for the storage. */
+const PIECE_BYTES = 1024 * 1024;
 
 /**
  * Creates a {@link PackWriter}. A pack object (`data/<2 hex>/<id>`) is the sealed blobs, then a sealed
@@ -74,26 +70,10 @@ const STREAM_BUFFER = 1024 * 1024;
 export function createPackWriter(repo: Repository, options: PackWriterOptions = {}): PackWriter {
   const { storage, prefix } = repo;
   const maxPackBytes = options.maxPackBytes ?? DEFAULT_PACK_BYTES;
-  const level = options.level ?? 1;
+  const encoder = createBlobEncoder(chunkingSecrets(repo).keys, options.level ?? 1);
   let open: OpenPack | undefined;
   let written: [Uint8Array, ChunkLocation][] = [];
   let appended: Promise<void> = Promise.resolve();
-  // Made on the first chunk to deflate, freed by flush and abort.
-  let deflater: ChunkDeflater | undefined;
-  const closeDeflater = () => {
-    deflater?.close();
-    deflater = undefined;
-  };
-  const encodeBlob = (chunk: Uint8Array): Promise<Buffer> | Buffer => {
-    // A chunk that looks already compressed (region files, jars: most of a game server) is stored as it is.
-    if (level === 0 || looksCompressed(chunk, 0, chunk.length)) return storedPayload(chunk);
-    deflater ??= createChunkDeflater(level, DEFLATE_STREAMS);
-    return deflater
-      .deflate(chunk)
-      .then((deflated) =>
-        deflated.length < chunk.length ? Buffer.concat([DEFLATED_MARK, deflated]) : storedPayload(chunk),
-      );
-  };
 
   /** Uploads finishing in the background while the next pack fills (at most UPLOADS_AT_ONCE). */
   const uploads = new Set<Promise<void>>();
@@ -105,10 +85,13 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   const openPack = (): OpenPack => {
     const id = newPackId();
     // The pack streams to the storage as it fills: memory holds what the storage buffers, not the pack.
-    const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
+    const body = new PassThrough({ highWaterMark: PIECE_BYTES });
+    // Destroyed by abort, perhaps after the storage stopped listening (its put already failed): the
+    // put's promise reports what went wrong, the stream's event must not go uncaught.
+    body.on("error", () => undefined);
     const put = storage.put(packKey(prefix, id), body);
     put.catch(() => undefined);
-    return { id, body, put, size: 0, entries: [] };
+    return { id, body, put, size: 0, entries: [], piece: Buffer.allocUnsafe(PIECE_BYTES), pieceUsed: 0 };
   };
   const write = async (pack: OpenPack, bytes: Buffer) => {
     if (pack.body.write(bytes)) return;
@@ -117,6 +100,22 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     });
     await Promise.race([once(pack.body, "drain"), ended]);
   };
+  /** Copies a blob into the pack's piece, writing the piece each time it fills. */
+  const append = async (pack: OpenPack, blob: Uint8Array) => {
+    let at = 0;
+    while (at < blob.length) {
+      const count = Math.min(blob.length - at, PIECE_BYTES - pack.pieceUsed);
+      pack.piece.set(blob.subarray(at, at + count), pack.pieceUsed);
+      pack.pieceUsed += count;
+      at += count;
+      if (pack.pieceUsed === PIECE_BYTES) {
+        const full = pack.piece;
+        pack.piece = Buffer.allocUnsafe(PIECE_BYTES);
+        pack.pieceUsed = 0;
+        await write(pack, full);
+      }
+    }
+  };
   const upload = async () => {
     const pack = open;
     if (!pack) return;
@@ -124,7 +123,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     const header = repo.sealObject(encodeIndexObject(pack.entries), `pack header ${pack.id}`);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    pack.body.end(Buffer.concat([header, length]));
+    pack.body.end(Buffer.concat([pack.piece.subarray(0, pack.pieceUsed), header, length]));
     const uploaded = { id: pack.id, bytes: pack.size + header.length + 4, chunks: pack.entries.length };
     const put = pack.put.then(
       () => {
@@ -140,35 +139,35 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     uploads.add(tracked);
     await waitForUploads(UPLOADS_AT_ONCE - 1);
   };
+  const addBlobs = (blobs: readonly SealedBlob[]): Promise<ChunkLocation[]> => {
+    const added = appended.then(async () => {
+      const locations: ChunkLocation[] = [];
+      for (const { id, blob, rawLength } of blobs) {
+        if (open && open.size > 0 && open.size + blob.length > maxPackBytes) await upload();
+        open ??= openPack();
+        const pack = open;
+        const location = { pack: pack.id, offset: pack.size, length: blob.length, rawLength };
+        pack.entries.push([Buffer.from(id), location]);
+        pack.size += blob.length;
+        locations.push(location);
+        await append(pack, blob);
+      }
+      return locations;
+    });
+    // The next call appends after this one, whether this one worked or not (its caller sees its error).
+    appended = added.then(
+      () => undefined,
+      () => undefined,
+    );
+    return added;
+  };
 
   return {
-    add(chunks) {
-      const encoding = Promise.all(chunks.map(({ bytes }) => encodeBlob(bytes)));
-      // Awaited below, in turn; until then a failure must not count as unhandled.
-      encoding.catch(() => undefined);
-      const added = appended.then(async () => {
-        const payloads = await encoding;
-        const locations: ChunkLocation[] = [];
-        for (const [n, { id, bytes }] of chunks.entries()) {
-          const blob = repo.sealObject(payloads[n]!, blobContext(id));
-          if (open && open.size > 0 && open.size + blob.length > maxPackBytes) await upload();
-          open ??= openPack();
-          const pack = open;
-          const location = { pack: pack.id, offset: pack.size, length: blob.length, rawLength: bytes.length };
-          pack.entries.push([Buffer.from(id), location]);
-          pack.size += blob.length;
-          locations.push(location);
-          await write(pack, blob);
-        }
-        return locations;
-      });
-      // The next call appends after this one, whether this one worked or not (its caller sees its error).
-      appended = added.then(
-        () => undefined,
-        () => undefined,
-      );
-      return added;
-    },
+    add: (chunks) =>
+      addBlobs(
+        chunks.map(({ id, bytes }) => ({ id, blob: encoder.encode(id, bytes), rawLength: bytes.length })),
+      ),
+    addBlobs,
     takeUploaded() {
       const entries = written;
       written = [];
@@ -176,13 +175,11 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     },
     async flush() {
       await appended;
-      closeDeflater();
       await upload();
       await waitForUploads(0);
       return this.takeUploaded();
     },
     abort(reason) {
-      closeDeflater();
       // The storage drops a put whose body fails (a temporary file removed, a multipart upload aborted).
       open?.body.destroy(reason);
       open = undefined;
@@ -192,14 +189,6 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
 
 /** Packs uploading at once: one fills while the other travels. */
 const UPLOADS_AT_ONCE = 2;
-/** zlib states deflating at once, each on a thread of libuv's pool. */
-const DEFLATE_STREAMS = Math.min(4, availableParallelism());
-const DEFLATED_MARK = Buffer.of(DEFLATED);
-
-/** A chunk's payload stored as it is (before sealing). */
-function storedPayload(chunk: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.of(STORED), chunk]);
-}
 
 /**
  * Reads one chunk with a ranged read of its pack: opened, inflated, and checked against its id.
@@ -240,10 +229,8 @@ export async function openBlob(
     if (isStrongboxError(error, "INVALID_INPUT")) throw damaged("it fails authentication");
     throw error;
   }
-  let chunk: Buffer;
-  if (payload[0] === STORED) chunk = payload.subarray(1);
-  else if (payload[0] === DEFLATED) chunk = await inflate(payload.subarray(1)).catch(() => Buffer.alloc(0));
-  else throw damaged("unknown encoding");
+  const chunk = chunkOfPayload(payload);
+  if (chunk === undefined) throw damaged("its payload does not decode");
   if (chunk.length !== location.rawLength || repo.chunkId(chunk) !== Buffer.from(id).toString("hex")) {
     throw damaged("its bytes do not hash to its id");
   }
@@ -311,10 +298,6 @@ function newPackId(): string {
   return randomBytes(16).toString("hex");
 }
 
-function blobContext(id: Uint8Array): string {
-  return `chunk ${Buffer.from(id).toString("hex")}`;
-}
-
 /** Bytes `start` to `start + length` of a stored object, in one ranged read. */
 export async function readRange(
   storage: StorageAdapter,
@@ -324,7 +307,9 @@ export async function readRange(
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await storage.get(key, { range: { start, end: start + length - 1 } })) {
-    chunks.push(Buffer.from(chunk as Uint8Array));
+    const bytes = chunk as Uint8Array;
+    chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
-  return Buffer.concat(chunks);
+  // One piece (a read of up to a MiB) is the answer as it is: no copy.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

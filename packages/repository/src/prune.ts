@@ -1,17 +1,11 @@
 import { createHash } from "node:crypto";
 import { isStrongboxError, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
+import type { SealedBlob } from "./blob-encoder.js";
 import { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 import { indexObjectLength } from "./index-object.js";
 import { indexFolder, loadIndex, writeIndexObject } from "./index-store.js";
 import { lockRepository, type RepositoryLock, removeStaleLocks } from "./locks.js";
-import {
-  createPackWriter,
-  DEFAULT_PACK_BYTES,
-  openBlob,
-  type PackInput,
-  packKey,
-  readRange,
-} from "./packs.js";
+import { createPackWriter, DEFAULT_PACK_BYTES, openBlob, packKey, readRange } from "./packs.js";
 import type { Repository } from "./repository.js";
 import { listSnapshotIds, readSnapshot, readTree, treeChunkIds } from "./snapshots.js";
 
@@ -448,14 +442,13 @@ class PruneRun {
         let end = start;
         for (const [, location] of items) end = Math.max(end, location.offset + location.length);
         const stored = await readRange(repo.storage, packKey(repo.prefix, pack), start, end - start);
-        const chunks: PackInput[] = [];
+        const blobs: SealedBlob[] = [];
         for (const [id, location] of items) {
-          const at = location.offset - start;
+          const blob = stored.subarray(location.offset - start, location.offset - start + location.length);
           try {
-            chunks.push({
-              id,
-              bytes: await openBlob(repo, id, location, stored.subarray(at, at + location.length)),
-            });
+            // Checked (opened, inflated, hashed), then copied as it is stored: its seal binds only its id.
+            await openBlob(repo, id, location, blob);
+            blobs.push({ id, blob, rawLength: location.rawLength });
           } catch (error) {
             if (!isStrongboxError(error, "INVALID_INPUT")) throw error;
             throw new StrongboxError(
@@ -465,8 +458,8 @@ class PruneRun {
             );
           }
         }
-        const locations = await writer.add(chunks);
-        for (const [i, { id }] of chunks.entries()) moved.add(id, locations[i]!);
+        const locations = await writer.addBlobs(blobs);
+        for (const [i, { id }] of blobs.entries()) moved.add(id, locations[i]!);
         progress(n + 1);
       }
     } catch (error) {

@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { type StorageAdapter, StrongboxError, validatePrefix } from "@strongbox/core/parts";
-import { type Chunker, type ChunkSizes, createChunker } from "./chunker.js";
+import { type ChunkKeys, chunkIdBytes } from "./blob-encoder.js";
+import { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
 import { newConfig, parseConfig, type RepositoryConfig } from "./config.js";
 import { KEY_BYTES, seal, subkey, unseal } from "./crypto.js";
 import { gearTable } from "./gear.js";
@@ -40,7 +41,7 @@ export interface Repository {
    */
   sealObject(plain: Uint8Array, context: string): Buffer;
   /**
-   * The plain bytes of a stored object.
+   * The plain bytes of a stored object (`stored` itself, not a copy, when not encrypted).
    * @throws StrongboxError `INVALID_INPUT` when it fails authentication (damaged, or not this object).
    */
   openObject(stored: Uint8Array, context: string): Buffer;
@@ -130,6 +131,7 @@ function repositoryHandle(
   const dataKey = master && subkey(master, "data");
   const idKey = master && subkey(master, "chunk ids");
   const gear = master ? gearTable(subkey(master, "gear")) : undefined;
+  const chunkerOptions: ChunkerOptions = { ...config.chunker, ...(gear ? { gear } : {}) };
   const needsKey = (what: string): Buffer => {
     if (!master) {
       throw new StrongboxError(
@@ -143,15 +145,12 @@ function repositoryHandle(
     config,
     storage,
     prefix,
-    createChunker: () => createChunker({ ...config.chunker, ...(gear ? { gear } : {}) }),
-    chunkId: (bytes) =>
-      idKey
-        ? createHmac("sha256", idKey).update(bytes).digest("hex")
-        : createHash("sha256").update(bytes).digest("hex"),
+    createChunker: () => createChunker(chunkerOptions),
+    chunkId: (bytes) => chunkIdBytes(idKey, bytes).toString("hex"),
     sealObject: (plain, context) =>
       dataKey ? seal(dataKey, plain, context) : Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength),
     openObject(stored, context) {
-      if (!dataKey) return Buffer.from(stored);
+      if (!dataKey) return Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
       const plain = unseal(dataKey, stored, context);
       if (!plain) {
         throw new StrongboxError(
@@ -172,7 +171,23 @@ function repositoryHandle(
     removeKey: (id) => slots.remove(id),
     listKeys: () => slots.list(),
   };
+  secrets.set(handle, { chunker: chunkerOptions, keys: { idKey, dataKey } });
   return handle;
+}
+
+/** What chunk workers need to chunk, name and seal as the repository does: kept off its public handle. */
+export interface ChunkingSecrets {
+  chunker: ChunkerOptions;
+  keys: ChunkKeys;
+}
+
+const secrets = new WeakMap<Repository, ChunkingSecrets>();
+
+/** The chunker options and keys of a repository opened by this package (see {@link ChunkingSecrets}). */
+export function chunkingSecrets(repo: Repository): ChunkingSecrets {
+  const found = secrets.get(repo);
+  if (!found) throw new TypeError("Not a repository opened by openRepository or initRepository.");
+  return found;
 }
 
 function configKey(prefix: string): string {

@@ -150,6 +150,35 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
   });
 });
 
+describe("files read on several threads", () => {
+  test("join the tree in walk order, and the threads change nothing that is stored", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = join(dir, "many");
+    // 300 files in 10 folders, from empty to 2 MiB, so the threads finish in another order than the walk.
+    for (let n = 0; n < 300; n++) {
+      const folder = join(source, `folder-${n % 10}`);
+      await mkdir(folder, { recursive: true });
+      const size = n % 37 === 0 ? 2 * 1024 * KiB : (n * 7919) % (40 * KiB);
+      await writeFile(
+        join(folder, `file-${n}.bin`),
+        n % 2 === 0 ? keystream(`f${n}`, size) : "x".repeat(size),
+      );
+    }
+    const { createMemoryStorage } = await import("@strongbox/core");
+    const trees: string[][] = [];
+    for (const threads of [1, 3]) {
+      const repo = await initRepository({ storage: createMemoryStorage() });
+      const snapshot = await backup(repo, { source, server: "s1", threads, maxPackBytes: 512 * KiB });
+      expect(snapshot.counts.files).toBe(300);
+      trees.push(snapshot.tree);
+      const target = join(dir, `restored-${threads}`);
+      await restoreSnapshot(repo, snapshot.id, target);
+      expect(snapshotTree(target)).toEqual(snapshotTree(source));
+    }
+    expect(trees[1]).toEqual(trees[0]);
+  });
+});
+
 describe("a backup that fails", () => {
   test("aborted while a pack streams to local disk, it leaves no pack, no temporary file and no lock", async () => {
     const dir = await tempDir("strongbox-repo-");

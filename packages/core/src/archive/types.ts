@@ -110,6 +110,12 @@ export type RestoreMode = "truncate" | "merge";
 export interface ExtractOptions extends ArchiveOperationOptions {
   /** Default `merge`. */
   mode?: RestoreMode;
+  /**
+   * How the source is compressed: `gzip` (default, a `.tar.gz`; its CRC is checked) or `none` (a plain tar
+   * stream, such as a repository snapshot's, which then skips both deflating and inflating). The checksum
+   * is of the bytes given, whichever.
+   */
+  compression?: "gzip" | "none";
   /** `sha256:<hex>` the archive must match; nothing in the target changes unless it does. */
   expectedChecksum?: string;
   /** Restore only these paths (files, or directories with all they hold). */

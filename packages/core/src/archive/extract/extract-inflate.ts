@@ -53,6 +53,24 @@ export function inflateArchive(
   return gunzip;
 }
 
+/**
+ * A plain tar's bytes as they come (`compression: "none"`), with the same hooks as {@link inflateArchive}.
+ * No copy: a chunk's memory (the extract worker's input ring) is given back only when the consumer asks
+ * for the next one, by which time it has parsed and written it (the tar parser keeps no view of a chunk).
+ */
+export async function* plainArchive(
+  source: ArchiveSource,
+  options: InflateOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const { signal, onCompressed, onConsumed } = options;
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    if (signal?.aborted) throw abortError(signal, "Reading the archive");
+    onCompressed?.(chunk);
+    yield chunk;
+    onConsumed?.(chunk.length);
+  }
+}
+
 /** Writes the source into zlib with backpressure, reporting each chunk once zlib is done reading it. */
 async function feed(source: ArchiveSource, gunzip: Gunzip, options: InflateOptions): Promise<void> {
   const { onCompressed, onConsumed } = options;

@@ -14,7 +14,7 @@ import { type StagedDirectory, StagingWriter } from "../staging/staging-writer.j
 import { TarParser } from "../tar/tar-parse.js";
 import type { ArchiveWarning, ExtractResult, Progress, RestoreMode } from "../types.js";
 import { toExtractError } from "./extract-errors.js";
-import { inflateArchive } from "./extract-inflate.js";
+import { inflateArchive, plainArchive } from "./extract-inflate.js";
 import type { ResolvedLimits } from "./extract-limits.js";
 import { depthOf } from "./safe-path.js";
 
@@ -26,6 +26,8 @@ export interface ExtractJobParams {
   stagingName: string;
   asideName: string;
   mode: RestoreMode;
+  /** `none`: the input is a plain tar (see `ExtractOptions.compression`). */
+  compression: "gzip" | "none";
   /** Normalized `only` paths, or `undefined` for everything. */
   selection: string[] | undefined;
   limits: ResolvedLimits;
@@ -120,7 +122,7 @@ async function stage(
     lastReport = Date.now();
     hooks.onProgress?.({ bytes: archiveBytes, files: writer.counts.files, totalBytes: params.totalBytes });
   };
-  const inflated = inflateArchive(input, {
+  const inflated = (params.compression === "none" ? plainArchive : inflateArchive)(input, {
     signal: hooks.signal,
     onConsumed: hooks.onInputConsumed,
     onCompressed(chunk) {

@@ -62,6 +62,12 @@ export async function extract(
   ) {
     throw new StrongboxError("INVALID_INPUT", "The archive to extract must be a readable stream of bytes.");
   }
+  const compression = options.compression ?? "gzip";
+  if (compression !== "gzip" && compression !== "none") {
+    throw new StrongboxError("INVALID_INPUT", `The archive's compression must be "gzip" or "none".`, {
+      details: { compression },
+    });
+  }
   const selection = normalizeSelection(options.only);
   const keep = keepRules(options.keep);
   const limits = resolveLimits(options.limits);
@@ -77,6 +83,7 @@ export async function extract(
         stagingName: names.staging,
         asideName: names.aside,
         mode,
+        compression,
         selection: selection && [...selection],
         limits,
         expectedChecksum: options.expectedChecksum,

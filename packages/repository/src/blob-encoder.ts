@@ -1,0 +1,89 @@
+import { createHash, createHmac } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { looksCompressed } from "@strongbox/core/threads";
+import { seal } from "./crypto.js";
+
+/** The keys of an encrypted repository's chunks (both absent when it is not encrypted). */
+export interface ChunkKeys {
+  /** Keys the chunk ids (HMAC-SHA-256), so ids reveal nothing of the content. */
+  idKey?: Buffer | undefined;
+  /** Seals every stored blob (AES-256-GCM). */
+  dataKey?: Buffer | undefined;
+}
+
+/** A chunk ready for a pack: its id, its stored blob, the bytes it holds. */
+export interface SealedBlob {
+  id: Uint8Array;
+  /** What the pack stores: the payload (a mark byte, then the chunk or its raw deflate), sealed. */
+  blob: Uint8Array;
+  rawLength: number;
+}
+
+/** Turns chunks into ids and stored blobs, synchronously: on a chunk worker, or for a few tree chunks. */
+export interface BlobEncoder {
+  /** The chunk's id: sha256 of its bytes, or HMAC-SHA-256 under the id key. */
+  id(chunk: Uint8Array): Buffer;
+  /** The chunk's stored blob: deflated when that saves bytes and it does not look compressed, then sealed. */
+  encode(id: Uint8Array, chunk: Uint8Array): Buffer;
+  /**
+   * The same blob as consecutive parts, to copy where it goes without making it whole first: unsealed, a
+   * mark byte and a view of the chunk (or its deflate); sealed, one part.
+   */
+  encodeParts(id: Uint8Array, chunk: Uint8Array): Uint8Array[];
+}
+
+const STORED = 0;
+const DEFLATED = 1;
+const STORED_MARK = Uint8Array.of(STORED);
+const DEFLATED_MARK = Uint8Array.of(DEFLATED);
+
+/** Creates a {@link BlobEncoder}; `level` is the deflate level (0: store everything). */
+export function createBlobEncoder(keys: ChunkKeys, level: number): BlobEncoder {
+  const { idKey, dataKey } = keys;
+  const encodeParts = (id: Uint8Array, chunk: Uint8Array): Uint8Array[] => {
+    const parts = payloadParts(chunk, level);
+    return dataKey ? [seal(dataKey, Buffer.concat(parts), blobContext(id))] : parts;
+  };
+  return {
+    id: (chunk) => chunkIdBytes(idKey, chunk),
+    encode: (id, chunk) => Buffer.concat(encodeParts(id, chunk)),
+    encodeParts,
+  };
+}
+
+/** A chunk's id as bytes (see {@link BlobEncoder.id}). */
+export function chunkIdBytes(idKey: Buffer | undefined, chunk: Uint8Array): Buffer {
+  return (idKey ? createHmac("sha256", idKey) : createHash("sha256")).update(chunk).digest();
+}
+
+/** What a stored blob's seal authenticates besides its bytes: the chunk it must be. */
+export function blobContext(id: Uint8Array): string {
+  return `chunk ${Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex")}`;
+}
+
+/**
+ * A chunk's payload, in parts: a mark byte, then its raw deflate when that is smaller, else the chunk as it is. A
+ * chunk that looks already compressed (region files, jars: most of a game server) is not tried. A zlib
+ * state per chunk costs about 30 µs for 16 KiB (measured), as little as the deflating: no state is kept.
+ */
+function payloadParts(chunk: Uint8Array, level: number): Uint8Array[] {
+  if (level > 0 && !looksCompressed(chunk, 0, chunk.length)) {
+    const deflated = deflateRawSync(chunk, { level });
+    if (deflated.length < chunk.length) return [DEFLATED_MARK, deflated];
+  }
+  return [STORED_MARK, chunk];
+}
+
+/**
+ * The chunk a payload holds (see {@link payloadParts}), or `undefined` when its mark is unknown or its deflate
+ * is damaged.
+ */
+export function chunkOfPayload(payload: Buffer): Buffer | undefined {
+  if (payload[0] === STORED) return payload.subarray(1);
+  if (payload[0] !== DEFLATED) return undefined;
+  try {
+    return inflateRawSync(payload.subarray(1));
+  } catch {
+    return undefined;
+  }
+}
