@@ -254,7 +254,10 @@ class BackupRun {
       repo,
       options.maxPackBytes === undefined ? {} : { maxPackBytes: options.maxPackBytes },
     );
-    this.workers = new ChunkWorkers(repo, options.threads === undefined ? {} : { threads: options.threads });
+    this.workers = new ChunkWorkers(repo, {
+      known: index,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    });
     this.encoder = createBlobEncoder(chunkingSecrets(repo).keys, 1);
     this.treeStream = createChunkStream(repo.createChunker());
   }

@@ -3,6 +3,9 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { looksCompressed } from "@strongbox/core/threads";
 import { seal } from "./crypto.js";
 
+/** Bytes of a chunk id (SHA-256 or HMAC-SHA-256). */
+export const ID_BYTES = 32;
+
 /** The keys of an encrypted repository's chunks (both absent when it is not encrypted). */
 export interface ChunkKeys {
   /** Keys the chunk ids (HMAC-SHA-256), so ids reveal nothing of the content. */
@@ -27,9 +30,10 @@ export interface BlobEncoder {
   encode(id: Uint8Array, chunk: Uint8Array): Buffer;
   /**
    * The same blob as consecutive parts, to copy where it goes without making it whole first: unsealed, a
-   * mark byte and a view of the chunk (or its deflate); sealed, one part.
+   * mark byte and a view of the chunk (or its deflate); sealed, one part. `deflate: false` stores the
+   * chunk as it is, untried (for a chunk the repository most likely holds already).
    */
-  encodeParts(id: Uint8Array, chunk: Uint8Array): Uint8Array[];
+  encodeParts(id: Uint8Array, chunk: Uint8Array, deflate?: boolean): Uint8Array[];
 }
 
 const STORED = 0;
@@ -40,8 +44,8 @@ const DEFLATED_MARK = Uint8Array.of(DEFLATED);
 /** Creates a {@link BlobEncoder}; `level` is the deflate level (0: store everything). */
 export function createBlobEncoder(keys: ChunkKeys, level: number): BlobEncoder {
   const { idKey, dataKey } = keys;
-  const encodeParts = (id: Uint8Array, chunk: Uint8Array): Uint8Array[] => {
-    const parts = payloadParts(chunk, level);
+  const encodeParts = (id: Uint8Array, chunk: Uint8Array, deflate = true): Uint8Array[] => {
+    const parts = payloadParts(chunk, deflate ? level : 0);
     return dataKey ? [seal(dataKey, Buffer.concat(parts), blobContext(id))] : parts;
   };
   return {

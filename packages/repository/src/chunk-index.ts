@@ -1,7 +1,9 @@
 import { StrongboxError } from "@strongbox/core/parts";
 
-/** Bytes of a chunk id (SHA-256 or HMAC-SHA-256). */
-export const ID_BYTES = 32;
+import { ID_BYTES } from "./blob-encoder.js";
+
+export { ID_BYTES };
+
 const FIELDS = 4;
 const EMPTY = -1;
 
@@ -93,6 +95,11 @@ export class ChunkIndex {
       throw new RangeError(`There is no entry ${entry} in an index of ${this.count}.`);
     }
     return [this.ids.slice(entry * ID_BYTES, (entry + 1) * ID_BYTES), this.locationAt(entry)];
+  }
+
+  /** Every id, back to back in entry order: a view of the index's own memory, valid until the next add. */
+  idBytes(): Uint8Array {
+    return this.ids.subarray(0, this.count * ID_BYTES);
   }
 
   /** Every chunk id with its location, in the order they were added (entry number 0 first). */

@@ -9,6 +9,8 @@ export interface ChunkWorkerData {
   level: number;
   /** Messages of chunks a worker may have sent and not had acknowledged: its output's bound. */
   credits: number;
+  /** The ids the repository held when the backup began (see `buildIdFilter`): those are not deflated. */
+  known?: SharedArrayBuffer | undefined;
 }
 
 /**

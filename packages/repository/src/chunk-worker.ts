@@ -4,7 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { lowerThreadPriority } from "@strongbox/core/threads";
-import { createBlobEncoder } from "./blob-encoder.js";
+import { createBlobEncoder, ID_BYTES } from "./blob-encoder.js";
 import { createChunkStream } from "./chunk-stream.js";
 import type {
   ChunkMessage,
@@ -14,6 +14,7 @@ import type {
   ToChunkWorker,
 } from "./chunk-worker-protocol.js";
 import { createChunker } from "./chunker.js";
+import { mayHold } from "./id-filter.js";
 
 /** Files are read this much at a time, into one buffer reused for every read. */
 const READ_BYTES = 1024 * 1024;
@@ -33,6 +34,7 @@ const encoder = createBlobEncoder(
   data.level,
 );
 const stream = createChunkStream(createChunker(data.chunker));
+const known = data.known && new Uint32Array(data.known);
 const readBuffer = Buffer.allocUnsafe(READ_BYTES);
 
 const jobs: { job: number; path: string | Uint8Array }[] = [];
@@ -73,8 +75,11 @@ async function send(): Promise<void> {
   if (files.length === 0) return;
   while (credits === 0) await woken();
   credits--;
+  // Memory of its own (not a slice of Node's buffer pool), so it moves to the main thread uncopied.
+  const idBytes = Buffer.allocUnsafeSlow(ids.length * ID_BYTES);
+  for (const [n, id] of ids.entries()) idBytes.set(id, n * ID_BYTES);
   const message: ChunkMessage = {
-    ids: Buffer.concat(ids),
+    ids: idBytes,
     blobs: blobs.subarray(0, used),
     blobLengths,
     rawLengths,
@@ -100,7 +105,7 @@ function partOf(job: number): FilePart {
 
 async function addChunk(job: number, chunk: Buffer): Promise<void> {
   const id = encoder.id(chunk);
-  const parts = encoder.encodeParts(id, chunk);
+  const parts = encoder.encodeParts(id, chunk, !(known && mayHold(known, id)));
   let length = 0;
   for (const part of parts) length += part.length;
   if (used + length > blobs.length) {

@@ -2,8 +2,9 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { StrongboxError } from "@strongbox/core/parts";
 import { COLLECT_OFTEN, spawnWorker } from "@strongbox/core/threads";
-import { ID_BYTES } from "./chunk-index.js";
+import { type ChunkIndex, ID_BYTES } from "./chunk-index.js";
 import type { ChunkMessage, ChunkWorkerData, FileEnd, ToChunkWorker } from "./chunk-worker-protocol.js";
+import { buildIdFilter } from "./id-filter.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 
 export type { FileEnd, FileProblem } from "./chunk-worker-protocol.js";
@@ -14,6 +15,11 @@ export interface ChunkWorkersOptions {
   threads?: number;
   /** Deflate level of chunks that compress (default 1). */
   level?: number;
+  /**
+   * The chunks the repository holds: the threads do not deflate those (they are almost always dropped
+   * as duplicates). Read once, when the first thread starts.
+   */
+  known?: ChunkIndex;
 }
 
 /** Some chunks of one file, as a worker sent them: ids and sealed blobs, views of the worker's message. */
@@ -65,6 +71,7 @@ export class ChunkWorkers {
   private readonly threads: Thread[] = [];
   private readonly jobs = new Map<number, Job>();
   private readonly data: ChunkWorkerData;
+  private readonly known: ChunkIndex | undefined;
   private readonly maxThreads: number;
   private nextJob = 0;
   private failure: Error | undefined;
@@ -74,6 +81,7 @@ export class ChunkWorkers {
   constructor(repo: Repository, options: ChunkWorkersOptions = {}) {
     const { chunker, keys } = chunkingSecrets(repo);
     this.data = { chunker, keys, level: options.level ?? 1, credits: CREDITS };
+    this.known = options.known;
     this.maxThreads = options.threads ?? Math.min(4, availableParallelism());
     if (!Number.isSafeInteger(this.maxThreads) || this.maxThreads < 1) {
       throw new RangeError(
@@ -141,6 +149,7 @@ export class ChunkWorkers {
   }
 
   private start(): Thread {
+    if (this.known && !this.data.known) this.data.known = buildIdFilter(this.known.idBytes());
     const worker = spawnWorker(import.meta.url, "chunk-worker", this.data, COLLECT_OFTEN);
     const thread: Thread = { worker, queuedBytes: 0 };
     worker.on("message", (message: ChunkMessage) => this.take(thread, message));

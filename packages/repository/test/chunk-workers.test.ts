@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { useTempDirs } from "../../core/test/helpers/tree.js";
 import { createChunkStream } from "../src/chunk-stream.js";
 import { ChunkWorkers, type FileChunks, type FileEnd } from "../src/chunk-workers.js";
-import { initRepository, type Repository } from "../src/index.js";
+import { ChunkIndex, initRepository, type Repository } from "../src/index.js";
 import { openBlob } from "../src/packs.js";
 import { noise } from "./fixtures/noise.js";
 
@@ -133,6 +133,35 @@ describe("chunk workers", () => {
       expect(Buffer.concat(rest.chunks).equals(noise("waiting", 40 * MiB))).toBe(true);
       expect(workers.heldBytes).toBe(0);
     });
+  });
+
+  test("chunks the repository holds are not deflated; the others are", async () => {
+    const dir = await tempDir("strongbox-workers-");
+    const repo = await initRepository({ storage: createMemoryStorage() });
+    const text = Buffer.from("motd=A Minecraft Server\nmax-players=20\n".repeat(20_000));
+    await writeFile(join(dir, "held.properties"), text);
+    await writeFile(join(dir, "new.properties"), Buffer.concat([Buffer.from("new\n"), text]).reverse());
+    const known = new ChunkIndex();
+    for (const id of expectedIds(repo, text))
+      known.add(Buffer.from(id, "hex"), { pack: "p", offset: 0, length: 1, rawLength: 1 });
+    const workers = new ChunkWorkers(repo, { threads: 1, known });
+    try {
+      const stored = async (name: string) => {
+        const file = workers.read(join(dir, name), text.length);
+        const sizes: [number, number][] = [];
+        for (let next = await file.next(); "piece" in next; next = await file.next()) {
+          for (let n = 0; n < next.piece.count; n++)
+            sizes.push([next.piece.blob(n).length, next.piece.rawLength(n)]);
+          next.piece.release();
+        }
+        return sizes;
+      };
+      // Stored as they are: a mark byte more than the chunk.
+      for (const [blob, raw] of await stored("held.properties")) expect(blob).toBe(raw + 1);
+      for (const [blob, raw] of await stored("new.properties")) expect(blob).toBeLessThan(raw / 4);
+    } finally {
+      await workers.close();
+    }
   });
 
   test("closing fails the files not yet read with ABORTED", async () => {
