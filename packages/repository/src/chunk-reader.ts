@@ -7,22 +7,40 @@ import type { Repository } from "./repository.js";
 export interface ReadChunksOptions {
   /** Ranged reads in flight at once (default 4). */
   concurrency?: number;
-  /** Neighbouring chunks of one pack are read together up to this many bytes (default 4 MiB). */
+  /** Chunks of one pack are read together up to this many bytes (default 4 MiB). */
   maxReadBytes?: number;
+  /**
+   * Chunks of one pack this close (bytes of other chunks between them) are read together, the bytes
+   * between them read and dropped (default 128 KiB): one read of a few hundred KiB costs less than two,
+   * on a disk as on S3, whose requests are billed and slow to start.
+   */
+  maxGapBytes?: number;
   signal?: AbortSignal | undefined;
   /** Sees the stored bytes of every read (to count them). */
   onRead?: (bytes: number) => void;
 }
 
+/** One ranged read of a pack: the chunks it brings, from `start` to `end`. */
+interface Span {
+  pack: string;
+  start: number;
+  end: number;
+  /** Set once the read is asked for. */
+  read?: Promise<Buffer>;
+}
+
 interface Wanted {
   id: Uint8Array;
   location: ChunkLocation;
+  span: Span;
 }
 
 /**
- * The chunks named by `ids`, in their order: chunks stored side by side in a pack (as a file's chunks
- * are) come in one ranged read, and a few reads run ahead of the consumer, so a slow storage is not paid
- * once per chunk. Each chunk is opened and checked against its id.
+ * The chunks named by `ids`, in their order. The ids are looked at a few MiB ahead of the consumer; in
+ * that window the chunks of one pack stored in order, side by side or with little between them, come in
+ * one ranged read, even when chunks of other packs come between them in the list (a file changed in
+ * places has its chunks in the old pack and in new ones, alternately). At most `concurrency` reads run
+ * at once. Each chunk is opened and checked against its id.
  *
  * @throws StrongboxError `INVALID_INPUT` when a chunk is not in the index or is damaged; `NOT_FOUND` when
  *   its pack is gone.
@@ -33,17 +51,41 @@ export async function* readChunks(
   ids: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ReadChunksOptions = {},
 ): AsyncGenerator<Buffer> {
-  const concurrency = options.concurrency ?? 4;
   const maxReadBytes = options.maxReadBytes ?? 4 * 1024 * 1024;
-  const inFlight: Promise<Buffer[]>[] = [];
-  let group: Wanted[] = [];
-  const start = () => {
-    const taken = group;
-    group = [];
-    const read = readGroup(repo, taken, options);
-    // Rejections surface when the group's turn comes; until then they must not count as unhandled.
+  const maxGapBytes = options.maxGapBytes ?? 128 * 1024;
+  const concurrency = options.concurrency ?? 4;
+  /** Bytes of chunks looked at ahead of the one the consumer waits for: every read can be a full one. */
+  const lookahead = concurrency * maxReadBytes;
+  const limit = limiter(concurrency);
+  const start = (span: Span) => {
+    const read = limit(async () => {
+      const stored = await readRange(
+        repo.storage,
+        packKey(repo.prefix, span.pack),
+        span.start,
+        span.end - span.start,
+      );
+      options.onRead?.(stored.length);
+      return stored;
+    });
+    // Rejections surface when the span's turn comes; until then they must not count as unhandled.
     read.catch(() => undefined);
-    inFlight.push(read);
+    span.read = read;
+  };
+  /** The span of each pack that later chunks of it may still join. */
+  const open = new Map<string, Span>();
+  const pending: Wanted[] = [];
+  let pendingBytes = 0;
+  const take = async (): Promise<Buffer> => {
+    const { id, location, span } = pending.shift()!;
+    pendingBytes -= location.length;
+    if (!span.read) {
+      open.delete(span.pack);
+      start(span);
+    }
+    const stored = await span.read!;
+    const at = location.offset - span.start;
+    return openBlob(repo, id, location, stored.subarray(at, at + location.length));
   };
   try {
     for await (const id of ids) {
@@ -56,34 +98,43 @@ export async function* readChunks(
           { details: { chunk: Buffer.from(id).toString("hex") } },
         );
       }
-      const last = group[group.length - 1]?.location;
-      const adjacent =
-        last !== undefined &&
-        last.pack === location.pack &&
-        last.offset + last.length === location.offset &&
-        location.offset + location.length - group[0]!.location.offset <= maxReadBytes;
-      if (last !== undefined && !adjacent) start();
-      group.push({ id, location });
-      while (inFlight.length > concurrency) yield* await inFlight.shift()!;
+      let span = open.get(location.pack);
+      const joins =
+        span !== undefined &&
+        location.offset >= span.end &&
+        location.offset - span.end <= maxGapBytes &&
+        location.offset + location.length - span.start <= maxReadBytes;
+      if (!joins) {
+        if (span) start(span);
+        span = { pack: location.pack, start: location.offset, end: location.offset };
+        open.set(location.pack, span);
+      }
+      span!.end = location.offset + location.length;
+      pending.push({ id, location, span: span! });
+      pendingBytes += location.length;
+      while (pendingBytes > lookahead) yield await take();
     }
-    if (group.length > 0) start();
-    while (inFlight.length > 0) yield* await inFlight.shift()!;
+    for (const span of open.values()) start(span);
+    open.clear();
+    while (pending.length > 0) yield await take();
   } finally {
     // Stopped early: what is still in flight is dropped (its rejections are already handled).
-    inFlight.length = 0;
+    pending.length = 0;
   }
 }
 
-async function readGroup(repo: Repository, group: Wanted[], options: ReadChunksOptions): Promise<Buffer[]> {
-  const first = group[0]!.location;
-  const last = group[group.length - 1]!.location;
-  const length = last.offset + last.length - first.offset;
-  const stored = await readRange(repo.storage, packKey(repo.prefix, first.pack), first.offset, length);
-  options.onRead?.(stored.length);
-  const chunks: Buffer[] = [];
-  for (const { id, location } of group) {
-    const at = location.offset - first.offset;
-    chunks.push(await openBlob(repo, id, location, stored.subarray(at, at + location.length)));
-  }
-  return chunks;
+/** Runs at most `count` of the functions given at once, the others waiting their turn in order. */
+function limiter(count: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (run) => {
+    if (running >= count) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await run();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
 }

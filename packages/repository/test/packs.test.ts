@@ -10,6 +10,7 @@ import {
   packKey,
   type Repository,
   readChunk,
+  readChunks,
   readPackHeader,
 } from "../src/index.js";
 import { useRepositoryStorages } from "./fixtures/storages.js";
@@ -161,4 +162,57 @@ test("a chunk read under another id is refused, even in a repository without a p
   const [first, second] = data.map((chunk) => Buffer.from(repo.chunkId(chunk), "hex"));
   await expect(readChunk(repo, second!, index.get(first!)!)).rejects.toMatchObject({ code: "INVALID_INPUT" });
   expect(createHash("sha256").update(data[0]!).digest()).toEqual(first);
+});
+
+describe("readChunks", () => {
+  /** Two packs of 20 chunks each (random, so stored as they are: 12 KiB and a few bytes apart). */
+  async function twoPacks() {
+    const inner = createMemoryStorage();
+    let gets = 0;
+    const storage: StorageAdapter = {
+      ...inner,
+      get(key, options) {
+        gets++;
+        return inner.get(key, options);
+      },
+    };
+    const repo = await initRepository({ storage });
+    const data = Array.from({ length: 40 }, () => randomBytes(12 * KiB));
+    const index = await writeAll(repo, data, 20 * 12 * KiB + 100);
+    const ids = data.map((chunk) => Buffer.from(repo.chunkId(chunk), "hex"));
+    expect(new Set(ids.map((id) => index.get(id)!.pack)).size).toBe(2);
+    return { repo, index, data, ids, gets: () => gets };
+  }
+
+  async function collect(iterable: AsyncIterable<Buffer>): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for await (const chunk of iterable) out.push(chunk);
+    return out;
+  }
+
+  test("chunks of two packs asked for alternately come in one read per pack, in the order asked", async () => {
+    const { repo, index, data, ids, gets } = await twoPacks();
+    const order = Array.from({ length: 20 }, (_, n) => [n, n + 20]).flat();
+    const chunks = await collect(
+      readChunks(
+        repo,
+        index,
+        order.map((n) => ids[n]!),
+      ),
+    );
+    expect(chunks).toEqual(order.map((n) => data[n]));
+    expect(gets()).toBe(2);
+  });
+
+  test("chunks a little apart in a pack come in one read unless maxGapBytes forbids it", async () => {
+    const { repo, index, data, ids, gets } = await twoPacks();
+    const every3rd = [0, 3, 6, 9];
+    const wanted = every3rd.map((n) => ids[n]!);
+    expect(await collect(readChunks(repo, index, wanted))).toEqual(every3rd.map((n) => data[n]));
+    expect(gets()).toBe(1);
+    expect(await collect(readChunks(repo, index, wanted, { maxGapBytes: 0 }))).toEqual(
+      every3rd.map((n) => data[n]),
+    );
+    expect(gets()).toBe(1 + 4);
+  });
 });
