@@ -13,13 +13,18 @@ export interface ChunkWorkerData {
   known?: SharedArrayBuffer | undefined;
 }
 
+/** A file for a chunk worker to read, and the job number its chunks come back under. */
+export interface ReadJob {
+  job: number;
+  path: string | Uint8Array;
+}
+
 /**
- * To a chunk worker: a file to read, or a message of its acknowledged (a credit back), with the memory of
- * its blobs to reuse.
+ * To a chunk worker: files to read (all those given to it in one turn of the main thread's event loop:
+ * one message each cost more than reading a small file), or a message of its acknowledged (a credit
+ * back), with the memory of its blobs to reuse.
  */
-export type ToChunkWorker =
-  | { type: "read"; job: number; path: string | Uint8Array }
-  | { type: "ack"; blobs: ArrayBuffer };
+export type ToChunkWorker = { type: "read"; jobs: ReadJob[] } | { type: "ack"; blobs: ArrayBuffer };
 
 /** Why a file could not be read to its end; `code` is the system's (ENOENT, EACCES...). */
 export type FileProblem =

@@ -11,6 +11,7 @@ import type {
   ChunkWorkerData,
   FileEnd,
   FilePart,
+  ReadJob,
   ToChunkWorker,
 } from "./chunk-worker-protocol.js";
 import { createChunker } from "./chunker.js";
@@ -37,13 +38,13 @@ const stream = createChunkStream(createChunker(data.chunker));
 const known = data.known && new Uint32Array(data.known);
 const readBuffer = Buffer.allocUnsafe(READ_BYTES);
 
-const jobs: { job: number; path: string | Uint8Array }[] = [];
+const jobs: ReadJob[] = [];
 let credits = data.credits;
 /** Message memory the main thread gave back: reused, so that no message pays for fresh pages. */
 const spare: ArrayBuffer[] = [];
 let wake: (() => void) | undefined;
 port.on("message", (message: ToChunkWorker) => {
-  if (message.type === "read") jobs.push(message);
+  if (message.type === "read") jobs.push(...message.jobs);
   else {
     credits++;
     spare.push(message.blobs);

@@ -3,7 +3,13 @@ import type { Worker } from "node:worker_threads";
 import { StrongboxError } from "@strongbox/core/parts";
 import { COLLECT_OFTEN, spawnWorker } from "@strongbox/core/threads";
 import { type ChunkIndex, ID_BYTES } from "./chunk-index.js";
-import type { ChunkMessage, ChunkWorkerData, FileEnd, ToChunkWorker } from "./chunk-worker-protocol.js";
+import type {
+  ChunkMessage,
+  ChunkWorkerData,
+  FileEnd,
+  ReadJob,
+  ToChunkWorker,
+} from "./chunk-worker-protocol.js";
 import { buildIdFilter } from "./id-filter.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 
@@ -48,6 +54,8 @@ const CREDITS = 8;
 
 interface Thread {
   worker: Worker;
+  /** Files given to it in this turn of the event loop, sent together once the turn's code is done. */
+  outbox: ReadJob[];
   /** Bytes of the files given to it and not yet taken whole (which thread gets the next file). */
   queuedBytes: number;
 }
@@ -102,7 +110,8 @@ export class ChunkWorkers {
     const number = this.nextJob++;
     this.jobs.set(number, job);
     thread.queuedBytes += size;
-    thread.worker.postMessage({ type: "read", job: number, path } satisfies ToChunkWorker);
+    thread.outbox.push({ job: number, path });
+    if (thread.outbox.length === 1) queueMicrotask(() => this.send(thread));
     return {
       next: async () => {
         for (;;) {
@@ -151,7 +160,7 @@ export class ChunkWorkers {
   private start(): Thread {
     if (this.known && !this.data.known) this.data.known = buildIdFilter(this.known.idBytes());
     const worker = spawnWorker(import.meta.url, "chunk-worker", this.data, COLLECT_OFTEN);
-    const thread: Thread = { worker, queuedBytes: 0 };
+    const thread: Thread = { worker, queuedBytes: 0, outbox: [] };
     worker.on("message", (message: ChunkMessage) => this.take(thread, message));
     worker.on("error", (error) => this.fail(error));
     worker.on("exit", (code) => {
@@ -159,6 +168,12 @@ export class ChunkWorkers {
     });
     this.threads.push(thread);
     return thread;
+  }
+
+  private send(thread: Thread): void {
+    const jobs = thread.outbox;
+    thread.outbox = [];
+    if (!this.closing) thread.worker.postMessage({ type: "read", jobs } satisfies ToChunkWorker);
   }
 
   /** Hands a message's chunks to the files they belong to; acknowledged once every piece is released. */
