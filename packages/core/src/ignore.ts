@@ -58,6 +58,9 @@ export function parseIgnoreRules(rules: string | readonly string[]): string[] {
  * @throws StrongboxError `INVALID_INPUT` when `rules` is neither a string nor an array of strings.
  */
 export function createIgnoreMatcher(rules: string | readonly string[]): IgnoreMatcher {
+  // No rule (none given, or only blank lines and comments) ignores nothing: no path needs asking, which
+  // saves the package's ~1 µs a path (and its cache) on a tree of many small files.
+  if (parseIgnoreRules(rules).length === 0) return { ignores: () => false };
   // The package drops a byte-order mark from its first line itself, so the empty line put first keeps
   // it from dropping a second one that git would keep.
   const compiled = ignore({ ignorecase: false }).add(["", ...ruleLines(rules)]);

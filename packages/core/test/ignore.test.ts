@@ -130,9 +130,16 @@ describe("createIgnoreMatcher", () => {
     });
   }
 
-  it("ignores nothing without rules", () => {
+  it("ignores nothing without rules, or with only blank lines and comments", () => {
     expect(createIgnoreMatcher("").ignores("a/b", false)).toBe(false);
     expect(createIgnoreMatcher([]).ignores("a", true)).toBe(false);
+    const none = createIgnoreMatcher(["\uFEFF# comment", "", "   ", "#*", "\r"]);
+    for (const path of ["a", "#*", "# comment", " ", "cache/x.tmp"]) {
+      expect(none.ignores(path, false)).toBe(false);
+      expect(none.ignores(path, true)).toBe(false);
+    }
+    // A rule that only looks like a comment is one.
+    expect(createIgnoreMatcher(["\\#x"]).ignores("#x", false)).toBe(true);
   });
 
   it("answers the same when asked about siblings, then another directory", () => {

@@ -17,7 +17,6 @@ export interface SnapshotTarOptions {
 }
 
 const ZEROS = Buffer.alloc(20 * TAR_RECORD);
-const BLOCK_BYTES = 1024 * 1024;
 
 /**
  * A snapshot as a POSIX tar stream written with core's tar headers (gzip it for a `.tar.gz` any tar
@@ -73,31 +72,7 @@ export function snapshotTar(
       await chunks.return(undefined);
     }
   }
-  return Readable.from(inBlocks(entries()), { objectMode: false });
-}
-
-/**
- * The pieces of a stream (512-byte headers, 16 KiB chunks) gathered into blocks of {@link BLOCK_BYTES}:
- * whoever reads the stream (gzip, the extract worker) pays per piece, so fewer, larger pieces cost less.
- */
-async function* inBlocks(pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let block = Buffer.allocUnsafe(BLOCK_BYTES);
-  let used = 0;
-  for await (const piece of pieces) {
-    let at = 0;
-    while (at < piece.length) {
-      const count = Math.min(piece.length - at, BLOCK_BYTES - used);
-      piece.copy(block, used, at, at + count);
-      used += count;
-      at += count;
-      if (used === BLOCK_BYTES) {
-        yield block;
-        block = Buffer.allocUnsafe(BLOCK_BYTES);
-        used = 0;
-      }
-    }
-  }
-  if (used > 0) yield block.subarray(0, used);
+  return Readable.from(entries(), { objectMode: false });
 }
 
 function headerOf(entry: TreeEntry) {

@@ -170,6 +170,8 @@ interface RunOptions extends PruneOptions {
 class PruneRun {
   private index = new ChunkIndex();
   private used = new Uint8Array(0);
+  /** A bit for every index entry that is a snapshot tree's chunk: repacked into packs of their own. */
+  private trees = new Uint8Array(0);
   private readonly packs = new Map<string, PackUse>();
 
   constructor(
@@ -257,26 +259,36 @@ class PruneRun {
 
     if (dryRun) {
       // The repack stores each chunk again at its stored size (same bytes, same deflate level), so the
-      // packs it would write are those of a writer fed these sizes.
+      // packs it would write are those of its two writers (tree chunks, the others) fed these sizes.
       let packsWritten = 0;
       let bytesWritten = 0;
-      let size = 0;
-      let chunks = 0;
-      const close = () => {
-        packsWritten++;
-        bytesWritten += size + headerBytes(chunks);
-        size = 0;
-        chunks = 0;
+      const packer = () => {
+        let size = 0;
+        let chunks = 0;
+        const close = () => {
+          packsWritten++;
+          bytesWritten += size + headerBytes(chunks);
+          size = 0;
+          chunks = 0;
+        };
+        return {
+          add(length: number) {
+            if (size > 0 && size + length > DEFAULT_PACK_BYTES) close();
+            size += length;
+            chunks++;
+          },
+          flush: () => chunks > 0 && close(),
+        };
       };
+      const [data, trees] = [packer(), packer()];
       const used = this.usedEntries(repack);
       for (const pack of repack) {
-        for (const [, location] of this.entriesByOffset(used.get(pack)!)) {
-          if (size > 0 && size + location.length > DEFAULT_PACK_BYTES) close();
-          size += location.length;
-          chunks++;
+        for (const entry of this.byOffset(used.get(pack)!)) {
+          (this.isTree(entry) ? trees : data).add(this.index.entryAt(entry)[1].length);
         }
       }
-      if (chunks > 0) close();
+      data.flush();
+      trees.flush();
       return { ...counts, packsWritten, bytesFreed: bytesDropped - bytesWritten };
     }
 
@@ -339,6 +351,7 @@ class PruneRun {
     const { repo, index, options } = this;
     const { signal } = options;
     this.used = new Uint8Array(Math.ceil(index.size / 8));
+    this.trees = new Uint8Array(this.used.length);
     const ids = await listSnapshotIds(repo);
     const seen = new Set<string>();
     let read = 0;
@@ -381,6 +394,7 @@ class PruneRun {
     return read;
   }
 
+  /** Marks a chunk used: one of a file at `path`, or without a path one of a snapshot's tree. */
   private markChunk(id: Uint8Array, path?: string): void {
     const entry = this.index.entryNumber(id);
     if (entry < 0) {
@@ -392,6 +406,11 @@ class PruneRun {
       );
     }
     this.used[entry >>> 3]! |= 1 << (entry & 7);
+    if (path === undefined) this.trees[entry >>> 3]! |= 1 << (entry & 7);
+  }
+
+  private isTree(entry: number): boolean {
+    return (this.trees[entry >>> 3]! & (1 << (entry & 7))) !== 0;
   }
 
   private isUsed(entry: number): boolean {
@@ -407,9 +426,10 @@ class PruneRun {
     return found;
   }
 
-  /** The ids and locations of some entries of one pack, in the order they are stored there. */
-  private entriesByOffset(entries: readonly number[]): [Uint8Array, ChunkLocation][] {
-    return entries.map((entry) => this.index.entryAt(entry)).sort((a, b) => a[1].offset - b[1].offset);
+  /** Some entries of one pack, in the order they are stored there. */
+  private byOffset(entries: readonly number[]): number[] {
+    const offset = (entry: number) => this.index.entryAt(entry)[1].offset;
+    return [...entries].sort((a, b) => offset(a) - offset(b));
   }
 
   /**
@@ -424,31 +444,39 @@ class PruneRun {
     let packsWritten = 0;
     let bytesWritten = 0;
     if (packs.length === 0) return { packsWritten, bytesWritten, moved };
-    const writer = createPackWriter(repo, {
-      onPackUploaded: ({ bytes }) => {
+    const writerOptions = {
+      onPackUploaded: ({ bytes }: { bytes: number }) => {
         packsWritten++;
         bytesWritten += bytes;
       },
-    });
+    };
+    // Tree chunks go in packs of their own, as a backup writes them (see backup.ts).
+    const writer = createPackWriter(repo, writerOptions);
+    const treeWriter = createPackWriter(repo, writerOptions);
     const progress = (done: number) => options.onProgress?.({ phase: "repack", done, total: packs.length });
     progress(0);
     const wanted = this.usedEntries(packs);
     try {
       for (const [n, pack] of packs.entries()) {
         throwIfAborted(options.signal, "The prune");
-        const items = this.entriesByOffset(wanted.get(pack)!);
+        const items = this.byOffset(wanted.get(pack)!);
         wanted.delete(pack);
-        const start = items[0]![1].offset;
+        const start = this.index.entryAt(items[0]!)[1].offset;
         let end = start;
-        for (const [, location] of items) end = Math.max(end, location.offset + location.length);
+        for (const entry of items) {
+          const location = this.index.entryAt(entry)[1];
+          end = Math.max(end, location.offset + location.length);
+        }
         const stored = await readRange(repo.storage, packKey(repo.prefix, pack), start, end - start);
         const blobs: SealedBlob[] = [];
-        for (const [id, location] of items) {
+        const treeBlobs: SealedBlob[] = [];
+        for (const entry of items) {
+          const [id, location] = this.index.entryAt(entry);
           const blob = stored.subarray(location.offset - start, location.offset - start + location.length);
           try {
             // Checked (opened, inflated, hashed), then copied as it is stored: its seal binds only its id.
             await openBlob(repo, id, location, blob);
-            blobs.push({ id, blob, rawLength: location.rawLength });
+            (this.isTree(entry) ? treeBlobs : blobs).push({ id, blob, rawLength: location.rawLength });
           } catch (error) {
             if (!isStrongboxError(error, "INVALID_INPUT")) throw error;
             throw new StrongboxError(
@@ -458,15 +486,23 @@ class PruneRun {
             );
           }
         }
-        const locations = await writer.addBlobs(blobs);
-        for (const [i, { id }] of blobs.entries()) moved.add(id, locations[i]!);
+        for (const [into, some] of [
+          [writer, blobs],
+          [treeWriter, treeBlobs],
+        ] as const) {
+          const locations = await into.addBlobs(some);
+          for (const [i, { id }] of some.entries()) moved.add(id, locations[i]!);
+        }
         progress(n + 1);
       }
     } catch (error) {
-      writer.abort(error instanceof Error ? error : new Error(String(error)));
+      const reason = error instanceof Error ? error : new Error(String(error));
+      writer.abort(reason);
+      treeWriter.abort(reason);
       throw error;
     }
     await writer.flush();
+    await treeWriter.flush();
     moved.compact();
     return { packsWritten, bytesWritten, moved };
   }

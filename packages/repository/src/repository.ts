@@ -130,6 +130,7 @@ function repositoryHandle(
   const { master } = opened;
   const dataKey = master && subkey(master, "data");
   const idKey = master && subkey(master, "chunk ids");
+  const serverKey = master && subkey(master, "snapshot servers");
   const gear = master ? gearTable(subkey(master, "gear")) : undefined;
   const chunkerOptions: ChunkerOptions = { ...config.chunker, ...(gear ? { gear } : {}) };
   const needsKey = (what: string): Buffer => {
@@ -171,14 +172,19 @@ function repositoryHandle(
     removeKey: (id) => slots.remove(id),
     listKeys: () => slots.list(),
   };
-  secrets.set(handle, { chunker: chunkerOptions, keys: { idKey, dataKey } });
+  secrets.set(handle, { chunker: chunkerOptions, keys: { idKey, dataKey }, serverKey });
   return handle;
 }
 
-/** What chunk workers need to chunk, name and seal as the repository does: kept off its public handle. */
+/**
+ * What chunk workers need to chunk, name and seal as the repository does (`chunker`, `keys`), and the key
+ * of its snapshots' server tags (see `newSnapshotId`), absent when it is not encrypted: kept off its public
+ * handle.
+ */
 export interface ChunkingSecrets {
   chunker: ChunkerOptions;
   keys: ChunkKeys;
+  serverKey: Buffer | undefined;
 }
 
 const secrets = new WeakMap<Repository, ChunkingSecrets>();

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { StrongboxError } from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { readChunks } from "./chunk-reader.js";
-import type { Repository } from "./repository.js";
+import { chunkingSecrets, type Repository } from "./repository.js";
 import { parseObject } from "./stored-json.js";
 import { readObject, writeObject } from "./stored-object.js";
 import { TreeDecoder, type TreeEntry } from "./tree.js";
@@ -23,9 +23,9 @@ export interface SnapshotCounts {
   newBytes: number;
 }
 
-/** One backup in a repository. Stored sealed at `snapshots/<id>`. */
+/** One backup in a repository. Stored sealed at `snapshots/<its server tag>/<id>` (see {@link newSnapshotId}). */
 export interface Snapshot {
-  /** 32 hex digits. */
+  /** 32 hex digits: its server's tag (8), then random ones. */
   id: string;
   /** The server (or any name) it is a backup of: file-level skip compares with its previous snapshot. */
   server: string;
@@ -43,10 +43,24 @@ export interface Snapshot {
 }
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
+/** Hex digits of a snapshot id that are its server's tag. */
+const TAG_DIGITS = 8;
 
-/** A new random snapshot id. */
-export function newSnapshotId(): string {
-  return randomBytes(16).toString("hex");
+/**
+ * A new snapshot id for a backup of `server`: its tag (8 hex digits of an HMAC of the name, keyed with the
+ * repository's secret when it is encrypted), then 24 random ones. Snapshots are stored in a folder per tag,
+ * so a backup finds its parent by listing and reading its own server's snapshots only, not every snapshot
+ * of every server sharing the repository. An encrypted repository's tags tell which snapshots share a
+ * server, never its name.
+ */
+export function newSnapshotId(repo: Repository, server: string): string {
+  return serverTag(repo, server) + randomBytes(12).toString("hex");
+}
+
+function serverTag(repo: Repository, server: string): string {
+  const { serverKey } = chunkingSecrets(repo);
+  const mac = serverKey ? createHmac("sha256", serverKey) : createHash("sha256").update("strongbox server\0");
+  return mac.update(server).digest("hex").slice(0, TAG_DIGITS);
 }
 
 /** @throws StrongboxError `INVALID_INPUT` when `id` is not a snapshot id (32 hex digits). */
@@ -60,7 +74,7 @@ export function validateSnapshotId(id: string): string {
 }
 
 function snapshotKey(repo: Repository, id: string): string {
-  return `${repo.prefix}snapshots/${id}`;
+  return `${repo.prefix}snapshots/${id.slice(0, TAG_DIGITS)}/${id}`;
 }
 
 /** Stores a snapshot: the last write of a backup, once everything it names is stored and indexed. */
@@ -96,29 +110,46 @@ export async function readSnapshot(repo: Repository, id: string): Promise<Snapsh
   return value as unknown as Snapshot;
 }
 
-/** The ids of every stored snapshot. */
-export async function listSnapshotIds(repo: Repository): Promise<string[]> {
-  const folder = `${repo.prefix}snapshots/`;
+/**
+ * The ids of every stored snapshot; with `server`, of those stored under its tag only (its snapshots, and
+ * now and then another server's whose tag is the same).
+ */
+export async function listSnapshotIds(repo: Repository, server?: string): Promise<string[]> {
+  const root = `${repo.prefix}snapshots/`;
   const ids: string[] = [];
-  for await (const info of repo.storage.list(folder)) {
-    const id = info.key.slice(folder.length);
-    if (ID_PATTERN.test(id)) ids.push(id);
+  for await (const info of repo.storage.list(
+    server === undefined ? root : `${root}${serverTag(repo, server)}/`,
+  )) {
+    const [tag, id, ...rest] = info.key.slice(root.length).split("/");
+    if (rest.length === 0 && id !== undefined && ID_PATTERN.test(id) && id.startsWith(tag!)) ids.push(id);
   }
   return ids;
 }
 
-/** Every snapshot (of one server when given), oldest first. */
+/** Snapshots read at once by {@link listSnapshots}: on S3 each is a request of its own. */
+const READS_AT_ONCE = 8;
+
+/**
+ * Every snapshot (of one server when given), oldest first. With a server, only the snapshots stored under
+ * its tag are read, whatever the number of other servers' snapshots in the repository.
+ */
 export async function listSnapshots(repo: Repository, filter: { server?: string } = {}): Promise<Snapshot[]> {
+  const ids = await listSnapshotIds(repo, filter.server);
   const snapshots: Snapshot[] = [];
-  for (const id of await listSnapshotIds(repo)) {
-    const snapshot = await readSnapshot(repo, id).catch((error: unknown) => {
-      // Forgotten between the listing and the read: not an error.
-      if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
-      throw error;
-    });
-    if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
-      snapshots.push(snapshot);
-  }
+  let next = 0;
+  const reader = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      const snapshot = await readSnapshot(repo, id).catch((error: unknown) => {
+        // Forgotten between the listing and the read: not an error.
+        if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
+        throw error;
+      });
+      if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
+        snapshots.push(snapshot);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, ids.length) }, reader));
   return snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, symlink, utimes, writeFile } from "node:fs/prom
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { isStrongboxError } from "@strongbox/core";
+import { type GetOptions, isStrongboxError, type StorageAdapter } from "@strongbox/core";
 import { describe, expect, test } from "vitest";
 import { useTestStorages } from "../../core/test/fixtures/test-storages.js";
 import { snapshotTree } from "../../core/test/helpers/extract-tree.js";
@@ -15,6 +15,7 @@ import {
   listSnapshots,
   loadIndex,
   type Repository,
+  readTree,
   restoreSnapshot,
   snapshotTar,
 } from "../src/index.js";
@@ -49,6 +50,21 @@ async function serverTree(dir: string): Promise<string> {
   await symlink("/etc/passwd", join(root, "link-outside"));
   await chmod(join(root, "server.jar"), 0o750);
   return root;
+}
+
+/** `storage`, and the keys under `prefix` it was asked to `get`, as asked. */
+function countingGets(storage: StorageAdapter, prefix: string): { storage: StorageAdapter; gets: string[] } {
+  const gets: string[] = [];
+  const counted = new Proxy(storage, {
+    get(target, name) {
+      if (name !== "get") return Reflect.get(target, name);
+      return (key: string, options?: GetOptions) => {
+        if (key.startsWith(prefix)) gets.push(key);
+        return target.get(key, options);
+      };
+    },
+  });
+  return { storage: counted, gets };
 }
 
 describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
@@ -129,6 +145,86 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
       await restoreSnapshot(repo, snapshot.id, target, { mode: "truncate" });
       expect(snapshotTree(target)).toEqual(tree);
     }
+  });
+
+  test("a snapshot's tree is stored in packs of its own: reading it takes one ranged read", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = join(dir, "server");
+    // Ten folders of 300 small files and a 512 KiB one: in packs shared with the files, the tree's chunks
+    // would lie far apart (each ranged read on its own).
+    for (let folder = 0; folder < 10; folder++) {
+      await mkdir(join(source, `d${folder}`), { recursive: true });
+      for (let file = 0; file < 300; file++)
+        await writeFile(join(source, `d${folder}`, `f${file}.txt`), keystream(`${folder}/${file}`, 200));
+      await writeFile(join(source, `d${folder}`, "zz-big.bin"), keystream(`big ${folder}`, 512 * KiB));
+    }
+    const { storage, gets: dataReads } = countingGets(makeStorage(dir), "data/");
+    const repo = await initRepository({ storage });
+    const snapshot = await backup(repo, { source, server: "s1" });
+    const { index } = await loadIndex(repo);
+    const treeIds = new Set(snapshot.tree);
+    expect(treeIds.size).toBeGreaterThan(5);
+    const treePacks = new Set(snapshot.tree.map((id) => index.get(Buffer.from(id, "hex"))!.pack));
+    expect(treePacks.size).toBe(1);
+    // No file's chunk shares a pack with the tree.
+    dataReads.length = 0;
+    let files = 0;
+    for await (const entry of readTree(repo, index, snapshot)) {
+      for (let at = 0; at < entry.chunks.length; at += 32) {
+        const location = index.get(entry.chunks.subarray(at, at + 32))!;
+        expect(treePacks.has(location.pack)).toBe(false);
+      }
+      if (entry.type === "file") files++;
+    }
+    expect(files).toBe(3010);
+    expect(dataReads).toHaveLength(1);
+  });
+
+  test("a backup reads only its own server's snapshots to find its parent, even when tags collide", async () => {
+    // Two names whose tags (8 hex digits of sha256 in a repository without a password) are the same.
+    const tag = (name: string) =>
+      createHash("sha256").update("strongbox server\0").update(name).digest("hex").slice(0, 8);
+    const seen = new Map<string, string>();
+    let twins: [string, string] | undefined;
+    for (let n = 0; !twins; n++) {
+      const name = `server-${n}`;
+      const other = seen.get(tag(name));
+      if (other) twins = [other, name];
+      else seen.set(tag(name), name);
+    }
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const { storage, gets: snapshotReads } = countingGets(makeStorage(dir), "snapshots/");
+    const repo = await initRepository({ storage });
+    const [one, two] = twins;
+    const servers = [one, two, "alpha", "beta", "gamma"];
+    const made = new Map<string, string[]>(servers.map((server) => [server, []]));
+    for (let round = 0; round < 2; round++) {
+      for (const server of servers) made.get(server)!.push((await backup(repo, { source, server })).id);
+    }
+    for (const server of servers) {
+      const ids = made.get(server)!;
+      expect(ids.every((id) => id.startsWith(ids[0]!.slice(0, 8)))).toBe(true);
+      expect((await listSnapshots(repo, { server })).map((s) => s.id)).toEqual(ids);
+    }
+    expect(made.get(one)![0]!.slice(0, 8)).toBe(made.get(two)![0]!.slice(0, 8));
+    expect((await listSnapshots(repo)).length).toBe(10);
+
+    snapshotReads.length = 0;
+    const third = await backup(repo, { source, server: "alpha" });
+    expect(third.parent).toBe(made.get("alpha")![1]);
+    expect(third.counts.unchangedFiles).toBe(third.counts.files);
+    expect(snapshotReads.sort()).toEqual(
+      made
+        .get("alpha")!
+        .map((id) => `snapshots/${id.slice(0, 8)}/${id}`)
+        .sort(),
+    );
+    // The twins share a folder: each reads the other's two, and takes only its own as parent.
+    snapshotReads.length = 0;
+    const twin = await backup(repo, { source, server: two });
+    expect(twin.parent).toBe(made.get(two)![1]);
+    expect(snapshotReads).toHaveLength(4);
   });
 
   test("restoring one file reads only its chunks", async () => {

@@ -80,15 +80,19 @@ interface TwoServers {
   beta: Snapshot;
   alphaIndex: string;
   betaIndex: string;
+  /** Each snapshot's data pack (its files' chunks) and tree pack (its tree's chunks). */
   alphaPack: string;
+  alphaTreePack: string;
   betaPack: string;
+  betaTreePack: string;
   /** The first chunk of the content alpha holds as `shared.bin` and `dup/shared-again.bin`, beta as `copy/shared.bin`. */
   sharedChunk: { id: Uint8Array; hex: string; pack: string; offset: number; length: number };
 }
 
 /**
- * Two snapshots of two servers, one pack each: alpha's pack holds the shared content and alpha's tree,
- * beta's holds beta's own file and its tree (the shared content is deduplicated into alpha's pack).
+ * Two snapshots of two servers, two packs each: alpha's data pack holds the shared content and alpha's
+ * own files, beta's holds beta's own file (the shared content is deduplicated into alpha's pack); each
+ * tree is in a tree pack of its own.
  */
 async function twoServers(makeStorage: StorageFactory, password?: string): Promise<TwoServers> {
   const dir = await tempDir("strongbox-check-");
@@ -119,10 +123,17 @@ async function twoServers(makeStorage: StorageFactory, password?: string): Promi
     if (entry.path === "shared.bin") sharedId = entry.chunks.slice(0, 32);
   }
   const location = index.get(sharedId!)!;
-  const alphaPack = index.get(Buffer.from(alpha.tree[0]!, "hex"))!.pack;
-  const betaPack = index.get(Buffer.from(beta.tree[0]!, "hex"))!.pack;
+  const packOf = async (snapshot: Snapshot, path: string) => {
+    for await (const entry of readTree(repo, index, snapshot))
+      if (entry.path === path) return index.get(entry.chunks.subarray(0, 32))!.pack;
+    throw new Error(`no ${path}`);
+  };
+  const alphaPack = await packOf(alpha, "a-only.bin");
+  const betaPack = await packOf(beta, "b-only.bin");
+  const alphaTreePack = index.get(Buffer.from(alpha.tree[0]!, "hex"))!.pack;
+  const betaTreePack = index.get(Buffer.from(beta.tree[0]!, "hex"))!.pack;
   expect(location.pack).toBe(alphaPack);
-  expect(betaPack).not.toBe(alphaPack);
+  expect(new Set([alphaPack, betaPack, alphaTreePack, betaTreePack]).size).toBe(4);
   reads.length = 0;
   return {
     dir,
@@ -134,7 +145,9 @@ async function twoServers(makeStorage: StorageFactory, password?: string): Promi
     alphaIndex: alphaIndex!,
     betaIndex,
     alphaPack,
+    alphaTreePack,
     betaPack,
+    betaTreePack,
     sharedChunk: { id: sharedId!, hex: Buffer.from(sharedId!).toString("hex"), ...location },
   };
 }
@@ -170,20 +183,18 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
       problems: [],
       damagedSnapshots: [],
       unindexedPacks: [],
-      packs: 2,
+      packs: 4,
       snapshots: 2,
       chunks: (await loadIndex(repo.repo)).index.size,
-      packsRead: 2,
+      packsRead: 4,
     });
-    expect(progress).toEqual([
-      { packs: 0, packsTotal: 2 },
-      { packs: 1, packsTotal: 2 },
-      { packs: 2, packsTotal: 2 },
-    ]);
+    expect(progress).toEqual([0, 1, 2, 3, 4].map((packs) => ({ packs, packsTotal: 4 })));
     // One whole get per pack, and the packs' data read once (the trees again, by range, to walk them).
     const whole = repo.reads.filter((read) => read.key.startsWith("data/") && !read.ranged);
     expect(whole.map((read) => read.key).sort()).toEqual(
-      [packKey("", repo.alphaPack), packKey("", repo.betaPack)].sort(),
+      [repo.alphaPack, repo.alphaTreePack, repo.betaPack, repo.betaTreePack]
+        .map((pack) => packKey("", pack))
+        .sort(),
     );
     for (const read of whole) expect(read.bytes).toBe((await repo.storage.stat(read.key))!.size);
   });
@@ -209,14 +220,14 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
         .reduce((sum, hex) => sum + index.get(Buffer.from(hex, "hex"))!.length, 0);
       repo.reads.length = 0;
       const structure = await checkRepository(repo.repo);
-      expect(structure).toMatchObject({ ok: true, packsRead: 0, packs: 2, snapshots: 2 });
+      expect(structure).toMatchObject({ ok: true, packsRead: 0, packs: 4, snapshots: 2 });
       const packReads = repo.reads.filter((read) => read.key.startsWith("data/"));
       expect(packReads.every((read) => read.ranged)).toBe(true);
       expect(packReads.reduce((sum, read) => sum + read.bytes, 0)).toBe(treeBytes);
 
       const report = await checkRepository(repo.repo, { readData: "all" });
       expect(report.ok).toBe(false);
-      expect(report.packsRead).toBe(2);
+      expect(report.packsRead).toBe(4);
       expect(report.problems).toEqual([
         {
           kind: "damaged-chunk",
@@ -247,7 +258,7 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
     },
   );
 
-  test("a deleted pack: missing-pack, and every snapshot and file that used it named", async () => {
+  test("a deleted data pack: missing-pack, and every snapshot and file that used it named", async () => {
     const repo = await twoServers(makeStorage, "pw");
     await repo.storage.delete(packKey("", repo.alphaPack));
 
@@ -256,24 +267,51 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
     expect(report.problems).toEqual([
       { kind: "missing-pack", object: repo.alphaPack, message: expect.stringContaining(repo.alphaIndex) },
     ]);
-    // Alpha's tree was in the pack: the whole snapshot is lost. Beta lost the file it shares with alpha.
+    // Alpha lost every file (all in the pack), beta the file it shares with alpha.
     expect(byId(report)).toEqual(
       new Map([
-        [repo.alpha.id, { id: repo.alpha.id, server: "alpha", time: repo.alpha.time, files: [""] }],
+        [
+          repo.alpha.id,
+          {
+            id: repo.alpha.id,
+            server: "alpha",
+            time: repo.alpha.time,
+            files: ["a-only.bin", "dup/shared-again.bin", "notes.txt", "shared.bin"],
+          },
+        ],
         [
           repo.beta.id,
           { id: repo.beta.id, server: "beta", time: repo.beta.time, files: ["copy/shared.bin"] },
         ],
       ]),
     );
-    expect(report).toMatchObject({ packs: 1, snapshots: 2, unindexedPacks: [] });
-    // Reading data finds nothing more, and reads only the pack that is there.
+    expect(report).toMatchObject({ packs: 3, snapshots: 2, unindexedPacks: [] });
+    // Reading data finds nothing more, and reads only the packs that are there.
     const data = await checkRepository(repo.repo, { readData: "all" });
     expect(data).toMatchObject({ problems: report.problems, damagedSnapshots: report.damagedSnapshots });
-    expect(data.packsRead).toBe(1);
+    expect(data.packsRead).toBe(3);
 
     await expectRestoreRefused(repo.repo, repo.beta.id, repo.dir);
     await expectRestoreRefused(repo.repo, repo.alpha.id, repo.dir);
+  });
+
+  test("a deleted tree pack: the whole snapshot is named; the other restores", async () => {
+    const repo = await twoServers(makeStorage, "pw");
+    await repo.storage.delete(packKey("", repo.alphaTreePack));
+
+    const report = await checkRepository(repo.repo, { readData: "all" });
+    expect(report.problems).toEqual([
+      { kind: "missing-pack", object: repo.alphaTreePack, message: expect.stringContaining(repo.alphaIndex) },
+    ]);
+    expect(report.damagedSnapshots).toEqual([
+      { id: repo.alpha.id, server: "alpha", time: repo.alpha.time, files: [""] },
+    ]);
+    expect(report).toMatchObject({ ok: false, packs: 3, packsRead: 3 });
+
+    await expectRestoreRefused(repo.repo, repo.alpha.id, repo.dir);
+    const target = join(repo.dir, "beta-restored");
+    await restoreSnapshot(repo.repo, repo.beta.id, target);
+    expect((await readdir(target)).sort()).toEqual(["b-only.bin", "copy"]);
   });
 
   test.each([
@@ -295,9 +333,9 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
     expect(report.damagedSnapshots).toEqual([
       { id: repo.beta.id, server: "beta", time: repo.beta.time, files: [""] },
     ]);
-    // Beta's pack is on storage, and no readable index lists it.
-    expect(report.unindexedPacks).toEqual([repo.betaPack]);
-    expect(report).toMatchObject({ packs: 2, snapshots: 2, packsRead: 1 });
+    // Beta's packs are on storage, and no readable index lists them.
+    expect(report.unindexedPacks).toEqual([repo.betaPack, repo.betaTreePack].sort());
+    expect(report).toMatchObject({ packs: 4, snapshots: 2, packsRead: 2 });
 
     await expectRestoreRefused(repo.repo, repo.beta.id, repo.dir);
   });
@@ -315,8 +353,8 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
       problems: [],
       damagedSnapshots: [],
       unindexedPacks: [pack],
-      packs: 3,
-      packsRead: 2,
+      packs: 5,
+      packsRead: 4,
     });
   });
 
@@ -329,9 +367,9 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
       problems: [],
       damagedSnapshots: [],
       unindexedPacks: [],
-      packs: 2,
+      packs: 4,
       snapshots: 1,
-      packsRead: 2,
+      packsRead: 4,
     });
   });
 
@@ -345,14 +383,15 @@ describe.each(STORAGES)("check on %s", (_, makeStorage) => {
       await writeFile(join(source, "data.bin"), randomBytes(20 * KiB));
       await backup(repo, { source, server: `server-${n}` });
     }
+    // Eight packs: each backup's data pack and tree pack.
     for (const [readData, packsRead] of [
-      [0.5, 2],
+      [0.5, 4],
       [0.1, 1],
-      [1, 4],
+      [1, 8],
     ] as const) {
       reads.length = 0;
       const report = await checkRepository(repo, { readData });
-      expect(report).toMatchObject({ ok: true, packs: 4, snapshots: 4, packsRead });
+      expect(report).toMatchObject({ ok: true, packs: 8, snapshots: 4, packsRead });
       const whole = reads.filter((read) => read.key.startsWith("data/") && !read.ranged);
       expect(new Set(whole.map((read) => read.key)).size).toBe(packsRead);
       expect(whole).toHaveLength(packsRead);
@@ -396,7 +435,8 @@ describe("check", () => {
     for await (const { key } of storage.list("data/"))
       await rewrite(storage, key, (bytes) => bytes.subarray(0, 40));
     const report = await checkRepository(repo, { readData: "all" });
-    expect(kinds(report)).toEqual(["damaged-pack", "damaged-pack"]);
+    // Both packs (the file's, the tree's), each for its chunk past the end and for its header.
+    expect(kinds(report)).toEqual(["damaged-pack", "damaged-pack", "damaged-pack", "damaged-pack"]);
     expect(report.damagedSnapshots).toEqual([
       { id: snapshot.id, server: "s1", time: snapshot.time, files: [""] },
     ]);

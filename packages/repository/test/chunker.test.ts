@@ -84,6 +84,39 @@ describe("content-defined chunks", () => {
     expect(keyed("a repository secret")).toEqual(keyed("a repository secret"));
   });
 
+  // The cuts are part of the repository format: a chunker that cut elsewhere would store every file of an
+  // existing repository again (its chunks would not match). Pinned to the cuts of the first release.
+  test.each([
+    [
+      "the default table",
+      undefined,
+      233,
+      "14695,19790,10250,18851,22876,20533",
+      "c05a9f1ba9ee04c020747dc7581c5d5fef1354c9d37e40c50d49b2e2d911289e",
+    ],
+    [
+      "a seeded table",
+      "repository secret",
+      227,
+      "19543,17503,16864,23872,20802,15700",
+      "f86fa308bda6cff72deb6ab192556b112d6515926f7e347bec019330b115c5be",
+    ],
+  ])("cut where they always did, with %s (4/16/64 KiB)", (_, seed, count, first, digest) => {
+    const sizes = {
+      min: 4 * KiB,
+      average: 16 * KiB,
+      max: 64 * KiB,
+      ...(seed ? { gear: gearTable(seed) } : {}),
+    };
+    const pinned = noise("pinned cuts", 4 * 1024 * KiB);
+    for (const slices of [[pinned.length], [1 * KiB, 777, 64 * KiB]]) {
+      const lengths = chunkLengths(pinned, slices, sizes);
+      expect(lengths.length).toBe(count);
+      expect(lengths.slice(0, 6).join(",")).toBe(first);
+      expect(createHash("sha256").update(lengths.join(",")).digest("hex")).toBe(digest);
+    }
+  });
+
   test("end() resets: the next file starts fresh", () => {
     const chunker = createChunker(SIZES);
     chunker.push(data.subarray(0, 1000));

@@ -279,11 +279,12 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
         },
       });
       expect(phases).toEqual(["mark", "repack", "index", "delete"]);
-      // Both first snapshots' packs are about half garbage: repacked at the default threshold, into one pack.
+      // Both first snapshots' data packs are about half garbage: repacked at the default threshold, into one
+      // pack. Their tree packs hold only their trees: deleted whole.
       expect(result).toEqual({
         dryRun: false,
         snapshots: 3,
-        packsDeleted: 0,
+        packsDeleted: 2,
         packsRepacked: 2,
         packsWritten: 1,
         unindexedPacksDeleted: 0,
@@ -328,6 +329,8 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
     await rm(join(source, "drop.bin"));
     const second = await backupRecorded(repo, source, "s1", expected);
     for (const id of await chunksOf(repo, second)) dropped.delete(id);
+    // drop.bin's chunks, in the data pack kept half used (first's tree goes with its own pack).
+    for (const id of first.tree) dropped.delete(id);
 
     const gone = join(dir, "gone");
     await writeRandom(gone, "g.bin", 64 * KiB);
@@ -343,7 +346,8 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
 
     const untouched = await contents(storage);
     const dry1 = await prune(repo, { repackThreshold: 1, dryRun: true });
-    expect(dry1).toMatchObject({ dryRun: true, packsDeleted: 1, unindexedPacksDeleted: 1, packsRepacked: 0 });
+    // Gone's data pack and both forgotten snapshots' tree packs hold nothing kept.
+    expect(dry1).toMatchObject({ dryRun: true, packsDeleted: 3, unindexedPacksDeleted: 1, packsRepacked: 0 });
     const dry09 = await prune(repo, { repackThreshold: 0.9, dryRun: true });
     expect(dry09).toEqual({ ...dry1, staleLocksRemoved: [] });
     expect(await contents(storage)).toEqual(untouched);
@@ -351,7 +355,7 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
     const kept = await prune(repo, { repackThreshold: 0.9 });
     expect({ ...kept, dryRun: true }).toEqual(dry09);
     expect(kept).toMatchObject({
-      packsDeleted: 1,
+      packsDeleted: 3,
       unindexedPacksDeleted: 1,
       packsRepacked: 0,
       packsWritten: 0,
@@ -380,6 +384,40 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
     for (const id of dropped) expect(afterRepack.has(id)).toBe(false);
     await expectRestores(repo, expected, dir);
     expect(await prune(repo, { repackThreshold: 0 })).toMatchObject(NOTHING);
+  });
+
+  test("a repack keeps tree chunks in packs of their own, as the dry run foretold", async () => {
+    const dir = await tempDir("strongbox-prune-");
+    const storage = makeStorage(dir);
+    const repo = await initRepository({ storage, prefix: PREFIX });
+    const expected = new Map<string, Tree>();
+    const source = join(dir, "source");
+    // A tree of many entries cuts into several tree chunks; changing the last file changes only the last.
+    for (let n = 0; n < 1500; n++)
+      await writeRandom(source, `configs/config-${String(n).padStart(4, "0")}.yml`, 64);
+    await writeRandom(source, "zz/world.bin", 96 * KiB);
+    const first = await backupRecorded(repo, source, "s1", expected);
+    await writeRandom(source, "zz/world.bin", 96 * KiB);
+    const second = await backupRecorded(repo, source, "s1", expected);
+    expect(first.tree.length).toBeGreaterThan(3);
+    expect(second.tree.filter((id) => first.tree.includes(id)).length).toBeGreaterThan(2);
+    await forgetSnapshots(repo, [first.id]);
+    expected.delete(first.id);
+
+    // Repacking everything partly unused: first's data pack (the old world.bin) and first's tree pack (its
+    // last tree chunk unused, the others second's).
+    const dry = await prune(repo, { repackThreshold: 0, dryRun: true });
+    expect(dry).toMatchObject({ packsRepacked: 2, packsWritten: 2 });
+    const result = await prune(repo, { repackThreshold: 0 });
+    expect({ ...result, dryRun: true }).toEqual({ ...dry, staleLocksRemoved: [] });
+
+    const { index } = await loadIndex(repo);
+    const treeIds = new Set(second.tree);
+    const treePacks = new Set(second.tree.map((id) => index.get(Buffer.from(id, "hex"))!.pack));
+    for (const [id, location] of index.entries()) {
+      expect(treePacks.has(location.pack)).toBe(treeIds.has(Buffer.from(id).toString("hex")));
+    }
+    await expectRestores(repo, expected, dir);
   });
 
   test("a large index is written as several objects of at most indexObjectEntries entries", async () => {
@@ -413,12 +451,12 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
     await writeRandom(source, "a.bin", 64 * KiB);
     const first = await backup(repo, { source, server: "s1" });
     await writeRandom(source, "b.bin", 64 * KiB);
-    await backup(repo, { source, server: "s2" });
+    const second = await backup(repo, { source, server: "s2" });
     await forgetSnapshots(repo, [first.id]);
 
     // A damaged snapshot object.
     await storage.put(
-      `${PREFIX}/snapshots/${"f".repeat(32)}`,
+      `${PREFIX}/snapshots/ffffffff/${"f".repeat(32)}`,
       (async function* () {
         yield Buffer.from("not a snapshot");
       })(),
@@ -428,12 +466,12 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
     expect(damaged.code).toBe("INVALID_INPUT");
     expect(damaged.message).toMatch(/snapshot f{32} cannot be read.*Run check/);
     expect(await contents(storage)).toEqual(before);
-    await storage.delete(`${PREFIX}/snapshots/${"f".repeat(32)}`);
+    await storage.delete(`${PREFIX}/snapshots/ffffffff/${"f".repeat(32)}`);
 
-    // A pack a snapshot uses, gone: its tree cannot be read.
-    const packs: string[] = [];
-    for await (const info of storage.list(`${PREFIX}/data/`)) packs.push(info.key);
-    await storage.delete(packs[0]!);
+    // The pack of the kept snapshot's tree, gone: its tree cannot be read.
+    const { index } = await loadIndex(repo);
+    const treePack = index.get(Buffer.from(second.tree[0]!, "hex"))!.pack;
+    await storage.delete(`${PREFIX}/data/${treePack.slice(0, 2)}/${treePack}`);
     const after = await contents(storage);
     const missing = await refusal(prune(repo, { repackThreshold: 0 }));
     expect(missing.code).toBe("INVALID_INPUT");
@@ -484,7 +522,8 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
       if (!(outcome instanceof Error)) {
         // A prune that made fewer writes than failAt: every stop point was tried.
         expect(crash.crashed()).toBe(false);
-        expect(outcome).toMatchObject({ packsRepacked: 1, packsDeleted: 1, unindexedPacksDeleted: 1 });
+        // Two's data pack and both forgotten snapshots' tree packs go whole.
+        expect(outcome).toMatchObject({ packsRepacked: 1, packsDeleted: 3, unindexedPacksDeleted: 1 });
         writes = failAt - 1;
         break;
       }
@@ -497,8 +536,8 @@ describe.each(STORAGES)("forget and prune on %s", (_, makeStorage: StorageFactor
       expect(await prune(after, { repackThreshold: 0 })).toMatchObject(NOTHING);
       expect(await listLocks(after)).toEqual([]);
     }
-    // A new pack, the index, four old index objects, then three packs.
-    expect(writes).toBe(1 + 1 + 4 + 3);
+    // A new pack, the index, four old index objects, then five packs (one repacked, three unused, one unindexed).
+    expect(writes).toBe(1 + 1 + 4 + 5);
     // Ten prunes and about forty restores: a guard sized for a loaded machine, not a timing assertion.
   }, 300_000);
 

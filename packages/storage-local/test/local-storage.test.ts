@@ -150,6 +150,32 @@ describe("reads", () => {
     expect((await readCounting(storage, "srv/large.tar.gz")).bytes.equals(large)).toBe(true);
     expect((await readCounting(storage, "srv/empty.tar.gz")).bytes.length).toBe(0);
   });
+
+  it("reads a range in one piece up to 4 MiB (a repository's read of a pack), a whole object in 64 KiB pieces", async () => {
+    const storage = createLocalStorage({ root });
+    const pack = Buffer.alloc(6 * 1024 * 1024);
+    for (let at = 0; at < pack.length; at += 4) pack.writeUInt32LE(at, at);
+    await storage.put("data/ab/pack", Readable.from([pack]));
+    const pieces = async (range?: { start: number; end: number }) => {
+      const sizes: number[] = [];
+      const chunks: Buffer[] = [];
+      for await (const chunk of await storage.get("data/ab/pack", range ? { range } : {})) {
+        sizes.push(chunk.length);
+        chunks.push(chunk as Buffer);
+      }
+      return { sizes, bytes: Buffer.concat(chunks) };
+    };
+    const MiB = 1024 * 1024;
+    const three = await pieces({ start: 1000, end: 1000 + 3 * MiB - 1 });
+    expect(three.sizes).toEqual([3 * MiB]);
+    expect(three.bytes.equals(pack.subarray(1000, 1000 + 3 * MiB))).toBe(true);
+    const five = await pieces({ start: 10, end: 10 + 5 * MiB - 1 });
+    expect(five.sizes).toEqual([4 * MiB, MiB]);
+    expect(five.bytes.equals(pack.subarray(10, 10 + 5 * MiB))).toBe(true);
+    const whole = await pieces();
+    expect(Math.max(...whole.sizes)).toBe(64 * 1024);
+    expect(whole.bytes.equals(pack)).toBe(true);
+  });
 });
 
 describe("symbolic links", () => {

@@ -18,6 +18,9 @@ import {
  */
 export const INPUT_RING_BYTES = 4 * 1024 * 1024;
 
+/** Bytes of the ring one message announces at most. */
+const MESSAGE_BYTES = INPUT_RING_BYTES / 8;
+
 /**
  * The worker frees the inflated slices it has written only when it collects its young generation; a
  * small one makes that happen every few MiB. Measured on the benchmark trees: peak RSS of an unpack
@@ -91,6 +94,18 @@ export async function extractInWorker(
   });
   const onAbort = (): void => send({ type: "abort" });
   hooks.signal?.addEventListener("abort", onAbort, { once: true });
+  // Bytes copied into the ring and not yet announced: a source of small pieces (a repository's tar of
+  // 16 KiB chunks) would cost a message each; they go together, once per turn of the event loop, when the
+  // ring wraps, when they reach MESSAGE_BYTES, or before waiting for room.
+  let unsentAt = 0;
+  let unsent = 0;
+  let flushing: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    if (flushing) clearImmediate(flushing);
+    flushing = undefined;
+    if (unsent > 0 && !settled) send({ type: "chunk", offset: unsentAt, length: unsent });
+    unsent = 0;
+  };
   let sourceError: { error: unknown } | undefined;
   try {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
@@ -99,19 +114,27 @@ export async function extractInWorker(
       for (let at = 0; at < chunk.length && !settled; ) {
         const room = Math.min(INPUT_RING_BYTES - used, INPUT_RING_BYTES - head);
         if (room === 0) {
+          flush();
           await new Promise<void>((r) => (creditWaiter = r));
           continue;
         }
         const length = Math.min(room, chunk.length - at);
         new Uint8Array(ring, head, length).set(chunk.subarray(at, at + length));
-        send({ type: "chunk", offset: head, length });
+        if (unsent > 0 && unsentAt + unsent !== head) flush();
+        if (unsent === 0) unsentAt = head;
+        unsent += length;
+        // A message of a part of the ring at most: the worker consumes it while the next part fills.
+        if (unsent >= MESSAGE_BYTES) flush();
+        else flushing ??= setImmediate(flush);
         head = (head + length) % INPUT_RING_BYTES;
         used += length;
         at += length;
       }
     }
+    flush();
     if (!settled) send({ type: "end" });
   } catch (error) {
+    if (flushing) clearImmediate(flushing);
     if (!settled) {
       sourceError = { error };
       send({ type: "abort" });
