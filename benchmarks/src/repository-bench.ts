@@ -357,6 +357,7 @@ interface Reference {
   packBytes?: number;
   findGs?: Sample[];
   findMs?: Sample[];
+  nodeWalkMs?: Sample[];
   oneFileBytes?: number;
 }
 
@@ -370,6 +371,7 @@ const add = (list: Sample[] | undefined, sample: Measured): Sample[] => [...(lis
 const pack = (source: string, ignore: readonly string[], archive: string) =>
   `node ${q(join(runners, "strongbox-pack.mjs"))} ${q(source)} ${q(archive)} 1 ${q(JSON.stringify(ignore))}`;
 const find = (root: string) => `find ${q(root)} -printf '%s %T@\\n' > /dev/null`;
+const nodeWalk = (root: string) => `node ${q(join(runners, "node-walk.mjs"))} ${q(root)} > /dev/null`;
 
 /** Sections 1, 2 (game-server), 3 and 5. */
 async function gameServer(): Promise<void> {
@@ -505,6 +507,9 @@ async function manySmall(): Promise<void> {
     const sample = measure(find(source), work);
     log("many-small find walk", sample);
     reference.findMs = add(reference.findMs, sample);
+    const floor = measure(nodeWalk(source), work);
+    log("many-small Node walk", floor);
+    reference.nodeWalkMs = add(reference.nodeWalkMs, floor);
   }
 
   // 6. Memory with history: earlier snapshots made in this process (not timed), then one backup measured
@@ -629,6 +634,12 @@ if (trees.ms) {
       reference: { value: secondsOf(reference.findMs), label: "find walk" },
     },
     { figure: "2. re-backup of many-small, peak RSS MiB", value: (f) => rssOf(f.rebackupMs), digits: 0 },
+    {
+      figure: "2. many-small: Node only listing and lstat-ing every entry (runners/node-walk.mjs), s",
+      value: () => undefined,
+      digits: 2,
+      reference: { value: secondsOf(reference.nodeWalkMs), label: "Node walk" },
+    },
   );
 }
 if (trees.gs) {
