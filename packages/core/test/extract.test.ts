@@ -178,6 +178,29 @@ describe("plain tar (compression: none)", () => {
     expect(result.checksum).toBe(checksumOf(bytes));
   });
 
+  test("GNU tar's plain tar in small pieces, some a turn of the event loop apart: the same tree and checksum", async () => {
+    const source = fresh("source");
+    writeFixtureTree(source);
+    writeFileSync(join(source, "noise.bin"), ringNoise());
+    const archive = join(root, "archive.tar");
+    gnuTar(["--format=pax", "-cf", archive, "-C", source, "."]);
+    const bytes = readFileSync(archive);
+    // As a repository snapshot's tar comes: headers and 16 KiB chunks, gathered into few messages, the
+    // ones held back sent when the source pauses (here every 37th piece waits for the next turn).
+    async function* smallPieces() {
+      for (let at = 0, n = 0; at < bytes.length; n++) {
+        const size = n % 3 === 0 ? 512 : 16_384 + (n % 7);
+        yield bytes.subarray(at, at + size);
+        at += size;
+        if (n % 37 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const target = join(root, "ours");
+    const result = await extract(smallPieces(), target, { compression: "none", mode: "truncate" });
+    expect(snapshotTree(target)).toEqual(snapshotTree(source));
+    expect(result.checksum).toBe(checksumOf(bytes));
+  });
+
   test("a .tar.gz given as a plain tar, or an unknown compression, is INVALID_INPUT and changes nothing", async () => {
     const source = fresh("source");
     writeFileSync(join(source, "a.txt"), "a");
