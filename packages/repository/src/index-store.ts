@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ChunkIndex, type ChunkLocation } from "./chunk-index.js";
 import { decodeIndexObject, encodeIndexObject } from "./index-object.js";
+import { readAhead } from "./read-ahead.js";
 import type { Repository } from "./repository.js";
 import { readObject, writeObject } from "./stored-object.js";
 
@@ -26,8 +27,11 @@ export async function listIndexObjects(repo: Repository): Promise<string[]> {
 export async function loadIndex(repo: Repository): Promise<{ index: ChunkIndex; objects: string[] }> {
   const index = new ChunkIndex();
   const objects = await listIndexObjects(repo);
-  for (const id of objects) {
-    const bytes = await readObject(repo, `${indexFolder(repo)}${id}`, `index ${id}`);
+  // Read eight at a time (every backup adds one until a prune merges them), decoded in order.
+  const read = (id: string) => readObject(repo, `${indexFolder(repo)}${id}`, `index ${id}`);
+  let n = 0;
+  for await (const bytes of readAhead(objects, read)) {
+    const id = objects[n++]!;
     if (bytes) decodeIndexObject(bytes, index, id);
   }
   index.compact();

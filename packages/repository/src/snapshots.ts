@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { StrongboxError } from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { readChunks } from "./chunk-reader.js";
+import { readAhead } from "./read-ahead.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 import { parseObject } from "./stored-json.js";
 import { readObject, writeObject } from "./stored-object.js";
@@ -126,30 +127,23 @@ export async function listSnapshotIds(repo: Repository, server?: string): Promis
   return ids;
 }
 
-/** Snapshots read at once by {@link listSnapshots}: on S3 each is a request of its own. */
-const READS_AT_ONCE = 8;
-
 /**
  * Every snapshot (of one server when given), oldest first. With a server, only the snapshots stored under
  * its tag are read, whatever the number of other servers' snapshots in the repository.
  */
 export async function listSnapshots(repo: Repository, filter: { server?: string } = {}): Promise<Snapshot[]> {
   const ids = await listSnapshotIds(repo, filter.server);
+  const read = (id: string) =>
+    readSnapshot(repo, id).catch((error: unknown) => {
+      // Forgotten between the listing and the read: not an error.
+      if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    });
   const snapshots: Snapshot[] = [];
-  let next = 0;
-  const reader = async () => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      const snapshot = await readSnapshot(repo, id).catch((error: unknown) => {
-        // Forgotten between the listing and the read: not an error.
-        if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
-        throw error;
-      });
-      if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
-        snapshots.push(snapshot);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, ids.length) }, reader));
+  for await (const snapshot of readAhead(ids, read)) {
+    if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
+      snapshots.push(snapshot);
+  }
   return snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 

@@ -27,7 +27,7 @@ describe.each(STORAGES)("a repository on %s", (_, makeStorage) => {
     const made = await initRepository({ storage, prefix: "repo" });
     const repo = await openRepository({ storage, prefix: "repo" });
     expect(repo.config).toEqual(made.config);
-    expect(repo.config).toMatchObject({ version: 1, encryption: "none", chunker: { average: 16 * 1024 } });
+    expect(repo.config).toMatchObject({ version: 2, encryption: "none", chunker: { average: 16 * 1024 } });
     expect(repo.chunkId(Buffer.from("abc"))).toBe(
       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
     );
@@ -96,7 +96,7 @@ describe.each(STORAGES)("a repository on %s", (_, makeStorage) => {
     expect((await viaThird.listKeys()).map((key) => key.id)).toEqual([third]);
   });
 
-  test("a missing repository, one already there, a newer format version and a damaged config are clear errors", async () => {
+  test("a missing repository, one already there, a newer or older format version and a damaged config are clear errors", async () => {
     const storage = await makeStorage();
     await expect(openRepository({ storage, prefix: "none" })).rejects.toMatchObject({ code: "NOT_FOUND" });
     await initRepository({ storage, prefix: "repo" });
@@ -108,7 +108,11 @@ describe.each(STORAGES)("a repository on %s", (_, makeStorage) => {
     const config = JSON.parse((await stored(storage)).get("repo/config.json")!.toString());
     await storage.put(
       "newer/config.json",
-      Readable.from([Buffer.from(JSON.stringify({ ...config, version: 2 }))]),
+      Readable.from([Buffer.from(JSON.stringify({ ...config, version: 3 }))]),
+    );
+    await storage.put(
+      "older/config.json",
+      Readable.from([Buffer.from(JSON.stringify({ ...config, version: 1 }))]),
     );
     await storage.put("garbage/config.json", Readable.from([Buffer.from("\u0000\u0001 not json")]));
     await storage.put(
@@ -118,8 +122,13 @@ describe.each(STORAGES)("a repository on %s", (_, makeStorage) => {
     const before = await stored(storage);
     await expect(openRepository({ storage, prefix: "newer" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
-      message: expect.stringMatching(/format version 2; this Strongbox reads version 1\. Upgrade Strongbox/),
-      details: { formatVersion: 2, supported: 1 },
+      message: expect.stringMatching(/format version 3; this Strongbox reads version 2\. Upgrade Strongbox/),
+      details: { formatVersion: 3, supported: 2 },
+    });
+    await expect(openRepository({ storage, prefix: "older" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringMatching(/format version 1, written by a development build.*reads version 2 only/),
+      details: { formatVersion: 1, supported: 2 },
     });
     await expect(openRepository({ storage, prefix: "garbage" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
