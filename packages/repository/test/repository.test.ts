@@ -127,7 +127,9 @@ describe.each(STORAGES)("a repository on %s", (_, makeStorage) => {
     });
     await expect(openRepository({ storage, prefix: "older" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
-      message: expect.stringMatching(/format version 1, written by a development build.*reads version 2 only/),
+      message: expect.stringMatching(
+        /format version 1, written by a development build.*reads version 2 only/,
+      ),
       details: { formatVersion: 1, supported: 2 },
     });
     await expect(openRepository({ storage, prefix: "garbage" })).rejects.toMatchObject({
