@@ -124,6 +124,20 @@ function ringNoise(): Buffer {
   return noise;
 }
 
+/**
+ * `bytes` as a repository snapshot's tar comes, 512-byte headers and 16 KiB chunks, which extract gathers
+ * into few messages; every 37th piece waits for the next turn of the event loop, so what was held back
+ * goes when the source pauses.
+ */
+async function* smallPieces(bytes: Buffer) {
+  for (let at = 0, n = 0; at < bytes.length; n++) {
+    const size = n % 3 === 0 ? 512 : 16_384 + (n % 7);
+    yield bytes.subarray(at, at + size);
+    at += size;
+    if (n % 37 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 /** `bytes` in chunks of odd sizes, some larger than the input ring, so pieces wrap around its end. */
 async function* oddChunks(bytes: Buffer) {
   const sizes = [1, 6 * 1024 * 1024, 7, 3 * 1024 * 1024 + 5, 65_536];
@@ -165,7 +179,10 @@ describe("archive bytes on their way to the extract worker", () => {
 });
 
 describe("plain tar (compression: none)", () => {
-  test("GNU tar's plain tar, in odd chunks wrapping the input ring: the same tree, the checksum of the tar", async () => {
+  test.each([
+    ["in odd chunks wrapping the input ring", oddChunks],
+    ["in small pieces, some a turn of the event loop apart", smallPieces],
+  ])("GNU tar's plain tar, %s: the same tree, the checksum of the tar", async (_, pieces) => {
     const source = fresh("source");
     writeFixtureTree(source);
     writeFileSync(join(source, "noise.bin"), ringNoise());
@@ -173,30 +190,7 @@ describe("plain tar (compression: none)", () => {
     gnuTar(["--format=pax", "-cf", archive, "-C", source, "."]);
     const bytes = readFileSync(archive);
     const target = join(root, "ours");
-    const result = await extract(oddChunks(bytes), target, { compression: "none", mode: "truncate" });
-    expect(snapshotTree(target)).toEqual(snapshotTree(source));
-    expect(result.checksum).toBe(checksumOf(bytes));
-  });
-
-  test("GNU tar's plain tar in small pieces, some a turn of the event loop apart: the same tree and checksum", async () => {
-    const source = fresh("source");
-    writeFixtureTree(source);
-    writeFileSync(join(source, "noise.bin"), ringNoise());
-    const archive = join(root, "archive.tar");
-    gnuTar(["--format=pax", "-cf", archive, "-C", source, "."]);
-    const bytes = readFileSync(archive);
-    // As a repository snapshot's tar comes: headers and 16 KiB chunks, gathered into few messages, the
-    // ones held back sent when the source pauses (here every 37th piece waits for the next turn).
-    async function* smallPieces() {
-      for (let at = 0, n = 0; at < bytes.length; n++) {
-        const size = n % 3 === 0 ? 512 : 16_384 + (n % 7);
-        yield bytes.subarray(at, at + size);
-        at += size;
-        if (n % 37 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-    const target = join(root, "ours");
-    const result = await extract(smallPieces(), target, { compression: "none", mode: "truncate" });
+    const result = await extract(pieces(bytes), target, { compression: "none", mode: "truncate" });
     expect(snapshotTree(target)).toEqual(snapshotTree(source));
     expect(result.checksum).toBe(checksumOf(bytes));
   });

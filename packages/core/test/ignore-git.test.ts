@@ -156,6 +156,16 @@ describe("ignore rules against git", () => {
     expect(answers).toEqual({ git: ["a.log", "cache", "cache/x"], strongbox: ["a.log", "cache", "cache/x"] });
   });
 
+  it("ignore nothing, as git, with a rule file of only comments, blank lines and a byte-order mark", async () => {
+    // The matcher is skipped for such a file; git is asked about names that look like the comments.
+    const answers = await compare("comments-only", "\uFEFF# *.log\r\n\n   \n#cache/\n", {
+      directories: ["cache", "# cache"],
+      files: ["a.log", "cache/x", "#cache", "# *.log", "# cache/y"],
+      symlinks: [],
+    });
+    expect(answers).toEqual({ git: [], strongbox: [] });
+  });
+
   it("match a rule written with a byte that is not UTF-8 to the name with that byte", async () => {
     // caf\xe9 (Latin-1 é) in the rule file; caf\xe8 and UTF-8 café are other names.
     const answers = await compare(

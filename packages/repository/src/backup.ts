@@ -16,7 +16,7 @@ import { createChunkStream } from "./chunk-stream.js";
 import { ChunkWorkers, type FileChunks, type FileEnd } from "./chunk-workers.js";
 import { loadIndex, writeIndexObject } from "./index-store.js";
 import { lockRepository, type RepositoryLock } from "./locks.js";
-import { createPackWriter, type PackWriter } from "./packs.js";
+import { createPackWriter, type PackKind, type PackWriter } from "./packs.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 import {
   listSnapshots,
@@ -218,7 +218,7 @@ interface Pending {
 }
 
 /**
- * One backup's state: its chunk workers and pack writers, its tree being chunked, its counts. Entries join
+ * One backup's state: its chunk workers and pack writer, its tree being chunked, its counts. Entries join
  * the tree in walk order; a file to read goes to the chunk workers as soon as the walk meets it and joins
  * the tree once its chunks are packed, while the walk goes on to give the workers the files after it.
  */
@@ -234,12 +234,6 @@ class BackupRun {
     newBytes: 0,
   };
   private readonly writer: PackWriter;
-  /**
-   * The tree's chunks go in packs of their own, as restic keeps tree and data blobs apart: reading a
-   * snapshot's tree (the next backup's parent, a restore) then takes a read or two, not one per chunk
-   * scattered among a tree's worth of file data (157 reads for the many-small tree).
-   */
-  private readonly treeWriter: PackWriter;
   private readonly workers: ChunkWorkers;
   /** Encodes the tree's own chunks (few) on this thread. */
   private readonly encoder: BlobEncoder;
@@ -256,9 +250,10 @@ class BackupRun {
     private readonly options: BackupOptions,
     private readonly lock: RepositoryLock,
   ) {
-    const packOptions = options.maxPackBytes === undefined ? {} : { maxPackBytes: options.maxPackBytes };
-    this.writer = createPackWriter(repo, packOptions);
-    this.treeWriter = createPackWriter(repo, packOptions);
+    this.writer = createPackWriter(
+      repo,
+      options.maxPackBytes === undefined ? {} : { maxPackBytes: options.maxPackBytes },
+    );
     this.workers = new ChunkWorkers(repo, {
       known: index,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
@@ -384,7 +379,6 @@ class BackupRun {
     if (last) await this.storeTree([last]);
     throwIfAborted(this.options.signal);
     for (const entry of await this.writer.flush()) this.uploaded.push(entry);
-    for (const entry of await this.treeWriter.flush()) this.uploaded.push(entry);
     if (this.uploaded.length > 0) await this.writeIndex();
     this.uploaded = [];
     return this.treeIds;
@@ -392,9 +386,7 @@ class BackupRun {
 
   /** Gives up the packs being uploaded: the storage keeps nothing of them. */
   abort(error: unknown): void {
-    const reason = error instanceof Error ? error : new Error(String(error));
-    this.writer.abort(reason);
-    this.treeWriter.abort(reason);
+    this.writer.abort(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Stops the chunk workers. */
@@ -469,9 +461,9 @@ class BackupRun {
   }
 
   /** Adds new chunks to the packs and the index (the index as soon as their place is known). */
-  private async pack(blobs: SealedBlob[], writer = this.writer): Promise<void> {
+  private async pack(blobs: SealedBlob[], kind: PackKind = "data"): Promise<void> {
     if (blobs.length === 0) return;
-    const locations = await writer.addBlobs(blobs);
+    const locations = await this.writer.addBlobs(blobs, kind);
     for (const [n, { id, rawLength }] of blobs.entries()) {
       this.index.add(id, locations[n]!);
       this.counts.newChunks++;
@@ -485,10 +477,7 @@ class BackupRun {
       const id = this.encoder.id(chunk);
       this.treeIds.push(id.toString("hex"));
       if (this.index.has(id)) continue;
-      await this.pack(
-        [{ id, blob: this.encoder.encode(id, chunk), rawLength: chunk.length }],
-        this.treeWriter,
-      );
+      await this.pack([{ id, blob: this.encoder.encode(id, chunk), rawLength: chunk.length }], "tree");
     }
   }
 
@@ -496,7 +485,6 @@ class BackupRun {
   private uploaded: ReturnType<PackWriter["takeUploaded"]> = [];
   private async writeUploadedIndex(): Promise<void> {
     for (const entry of this.writer.takeUploaded()) this.uploaded.push(entry);
-    for (const entry of this.treeWriter.takeUploaded()) this.uploaded.push(entry);
     if (this.uploaded.length < INDEX_ENTRIES) return;
     await this.writeIndex();
     this.uploaded = [];

@@ -64,8 +64,10 @@ export function snapshotTar(
             { details: { snapshot: snapshot.id, path: entry.path } },
           );
         }
-        written += size + tarPadding(size);
-        yield ZEROS.subarray(0, tarPadding(size));
+        const padding = tarPadding(size);
+        written += size + padding;
+        // The stream's pieces reach extract as they are: no empty ones.
+        if (padding > 0) yield ZEROS.subarray(0, padding);
       }
       yield Buffer.alloc(tarEndLength(written));
     } finally {

@@ -28,12 +28,9 @@ export async function loadIndex(repo: Repository): Promise<{ index: ChunkIndex; 
   const index = new ChunkIndex();
   const objects = await listIndexObjects(repo);
   // Read eight at a time (every backup adds one until a prune merges them), decoded in order.
-  const read = (id: string) => readObject(repo, `${indexFolder(repo)}${id}`, `index ${id}`);
-  let n = 0;
-  for await (const bytes of readAhead(objects, read)) {
-    const id = objects[n++]!;
-    if (bytes) decodeIndexObject(bytes, index, id);
-  }
+  const read = async (id: string) =>
+    [id, await readObject(repo, `${indexFolder(repo)}${id}`, `index ${id}`)] as const;
+  for await (const [id, bytes] of readAhead(objects, read)) if (bytes) decodeIndexObject(bytes, index, id);
   index.compact();
   return { index, objects };
 }

@@ -36,6 +36,7 @@ export {
   DEFAULT_PACK_BYTES,
   decodePackHeader,
   type PackInput,
+  type PackKind,
   type PackWriter,
   type PackWriterOptions,
   packKey,

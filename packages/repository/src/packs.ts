@@ -26,25 +26,33 @@ export interface PackInput {
   bytes: Uint8Array;
 }
 
+/**
+ * What a pack holds: files' chunks, or snapshot trees' chunks. The two never share a pack (restic keeps
+ * tree and data blobs apart the same way): reading a snapshot's tree, which every backup does for its
+ * parent, then takes a ranged read or two instead of one per tree chunk scattered among file data.
+ */
+export type PackKind = "data" | "tree";
+
 /** Bundles chunks into pack objects, streamed to the storage as they fill. */
 export interface PackWriter {
   /**
    * Adds chunks to the pack being filled, each compressed when that saves bytes and sealed here, on the
    * calling thread; returns where each one is. See {@link PackWriter.addBlobs}.
    */
-  add(chunks: readonly PackInput[]): Promise<ChunkLocation[]>;
+  add(chunks: readonly PackInput[], kind?: PackKind): Promise<ChunkLocation[]>;
   /**
    * Adds chunks already encoded and sealed (by chunk workers, or copied whole from another pack),
    * uploading the pack first whenever it is full; returns where each one is. The blobs are copied: the
    * caller may reuse their memory once the promise settles. Calls land in the packs in call order. Memory
-   * stays within one pack's buffered piece and what the storage buffers.
+   * stays within one pack's buffered piece (one of each kind) and what the storage buffers. `kind`
+   * (default `data`) chooses the pack: one of each kind fills at a time.
    */
-  addBlobs(blobs: readonly SealedBlob[]): Promise<ChunkLocation[]>;
+  addBlobs(blobs: readonly SealedBlob[], kind?: PackKind): Promise<ChunkLocation[]>;
   /** The entries of the packs uploaded since the last call (or flush): ready for an index object. */
   takeUploaded(): [Uint8Array, ChunkLocation][];
-  /** Uploads the pack being filled, if any; returns the entries uploaded since the last take or flush. */
+  /** Uploads the packs being filled, if any; returns the entries uploaded since the last take or flush. */
   flush(): Promise<[Uint8Array, ChunkLocation][]>;
-  /** Gives up the pack being filled: its upload fails, so the storage keeps nothing of it. */
+  /** Gives up the packs being filled: their uploads fail, so the storage keeps nothing of them. */
   abort(reason: Error): void;
 }
 
@@ -71,7 +79,7 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   const { storage, prefix } = repo;
   const maxPackBytes = options.maxPackBytes ?? DEFAULT_PACK_BYTES;
   const encoder = createBlobEncoder(chunkingSecrets(repo).keys, options.level ?? 1);
-  let open: OpenPack | undefined;
+  const open = new Map<PackKind, OpenPack>();
   let written: [Uint8Array, ChunkLocation][] = [];
   let appended: Promise<void> = Promise.resolve();
 
@@ -116,10 +124,10 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
       }
     }
   };
-  const upload = async () => {
-    const pack = open;
+  const upload = async (kind: PackKind) => {
+    const pack = open.get(kind);
     if (!pack) return;
-    open = undefined;
+    open.delete(kind);
     const header = repo.sealObject(encodeIndexObject(pack.entries), `pack header ${pack.id}`);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
@@ -139,13 +147,19 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     uploads.add(tracked);
     await waitForUploads(UPLOADS_AT_ONCE - 1);
   };
-  const addBlobs = (blobs: readonly SealedBlob[]): Promise<ChunkLocation[]> => {
+  const addBlobs = (blobs: readonly SealedBlob[], kind: PackKind = "data"): Promise<ChunkLocation[]> => {
     const added = appended.then(async () => {
       const locations: ChunkLocation[] = [];
       for (const { id, blob, rawLength } of blobs) {
-        if (open && open.size > 0 && open.size + blob.length > maxPackBytes) await upload();
-        open ??= openPack();
-        const pack = open;
+        let pack = open.get(kind);
+        if (pack && pack.size > 0 && pack.size + blob.length > maxPackBytes) {
+          await upload(kind);
+          pack = undefined;
+        }
+        if (!pack) {
+          pack = openPack();
+          open.set(kind, pack);
+        }
         const location = { pack: pack.id, offset: pack.size, length: blob.length, rawLength };
         pack.entries.push([Buffer.from(id), location]);
         pack.size += blob.length;
@@ -163,9 +177,10 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
   };
 
   return {
-    add: (chunks) =>
+    add: (chunks, kind) =>
       addBlobs(
         chunks.map(({ id, bytes }) => ({ id, blob: encoder.encode(id, bytes), rawLength: bytes.length })),
+        kind,
       ),
     addBlobs,
     takeUploaded() {
@@ -175,14 +190,14 @@ export function createPackWriter(repo: Repository, options: PackWriterOptions = 
     },
     async flush() {
       await appended;
-      await upload();
+      for (const kind of [...open.keys()]) await upload(kind);
       await waitForUploads(0);
       return this.takeUploaded();
     },
     abort(reason) {
       // The storage drops a put whose body fails (a temporary file removed, a multipart upload aborted).
-      open?.body.destroy(reason);
-      open = undefined;
+      for (const pack of open.values()) pack.body.destroy(reason);
+      open.clear();
     },
   };
 }

@@ -5,7 +5,14 @@ import { ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
 import { indexObjectLength } from "./index-object.js";
 import { indexFolder, loadIndex, writeIndexObject } from "./index-store.js";
 import { lockRepository, type RepositoryLock, removeStaleLocks } from "./locks.js";
-import { createPackWriter, DEFAULT_PACK_BYTES, openBlob, packKey, readRange } from "./packs.js";
+import {
+  createPackWriter,
+  DEFAULT_PACK_BYTES,
+  openBlob,
+  type PackKind,
+  packKey,
+  readRange,
+} from "./packs.js";
 import type { Repository } from "./repository.js";
 import { listSnapshotIds, readSnapshot, readTree, treeChunkIds } from "./snapshots.js";
 
@@ -283,8 +290,8 @@ class PruneRun {
       const [data, trees] = [packer(), packer()];
       const used = this.usedEntries(repack);
       for (const pack of repack) {
-        for (const entry of this.byOffset(used.get(pack)!)) {
-          (this.isTree(entry) ? trees : data).add(this.index.entryAt(entry)[1].length);
+        for (const { entry, location } of this.byOffset(used.get(pack)!)) {
+          (this.isTree(entry) ? trees : data).add(location.length);
         }
       }
       data.flush();
@@ -405,16 +412,16 @@ class PruneRun {
         { details: { chunk: hex } },
       );
     }
-    this.used[entry >>> 3]! |= 1 << (entry & 7);
-    if (path === undefined) this.trees[entry >>> 3]! |= 1 << (entry & 7);
+    setBit(this.used, entry);
+    if (path === undefined) setBit(this.trees, entry);
   }
 
   private isTree(entry: number): boolean {
-    return (this.trees[entry >>> 3]! & (1 << (entry & 7))) !== 0;
+    return hasBit(this.trees, entry);
   }
 
   private isUsed(entry: number): boolean {
-    return (this.used[entry >>> 3]! & (1 << (entry & 7))) !== 0;
+    return hasBit(this.used, entry);
   }
 
   /** The numbers of the used entries of each of `packs` (a few bytes each), found in one pass. */
@@ -427,9 +434,13 @@ class PruneRun {
   }
 
   /** Some entries of one pack, in the order they are stored there. */
-  private byOffset(entries: readonly number[]): number[] {
-    const offset = (entry: number) => this.index.entryAt(entry)[1].offset;
-    return [...entries].sort((a, b) => offset(a) - offset(b));
+  private byOffset(entries: readonly number[]): { entry: number; id: Uint8Array; location: ChunkLocation }[] {
+    return entries
+      .map((entry) => {
+        const [id, location] = this.index.entryAt(entry);
+        return { entry, id, location };
+      })
+      .sort((a, b) => a.location.offset - b.location.offset);
   }
 
   /**
@@ -444,15 +455,12 @@ class PruneRun {
     let packsWritten = 0;
     let bytesWritten = 0;
     if (packs.length === 0) return { packsWritten, bytesWritten, moved };
-    const writerOptions = {
-      onPackUploaded: ({ bytes }: { bytes: number }) => {
+    const writer = createPackWriter(repo, {
+      onPackUploaded: ({ bytes }) => {
         packsWritten++;
         bytesWritten += bytes;
       },
-    };
-    // Tree chunks go in packs of their own, as a backup writes them (see backup.ts).
-    const writer = createPackWriter(repo, writerOptions);
-    const treeWriter = createPackWriter(repo, writerOptions);
+    });
     const progress = (done: number) => options.onProgress?.({ phase: "repack", done, total: packs.length });
     progress(0);
     const wanted = this.usedEntries(packs);
@@ -461,22 +469,18 @@ class PruneRun {
         throwIfAborted(options.signal, "The prune");
         const items = this.byOffset(wanted.get(pack)!);
         wanted.delete(pack);
-        const start = this.index.entryAt(items[0]!)[1].offset;
+        const start = items[0]!.location.offset;
         let end = start;
-        for (const entry of items) {
-          const location = this.index.entryAt(entry)[1];
-          end = Math.max(end, location.offset + location.length);
-        }
+        for (const { location } of items) end = Math.max(end, location.offset + location.length);
         const stored = await readRange(repo.storage, packKey(repo.prefix, pack), start, end - start);
-        const blobs: SealedBlob[] = [];
-        const treeBlobs: SealedBlob[] = [];
-        for (const entry of items) {
-          const [id, location] = this.index.entryAt(entry);
+        // Tree chunks stay in packs of their own (`PackKind`).
+        const blobs: Record<PackKind, SealedBlob[]> = { data: [], tree: [] };
+        for (const { entry, id, location } of items) {
           const blob = stored.subarray(location.offset - start, location.offset - start + location.length);
           try {
             // Checked (opened, inflated, hashed), then copied as it is stored: its seal binds only its id.
             await openBlob(repo, id, location, blob);
-            (this.isTree(entry) ? treeBlobs : blobs).push({ id, blob, rawLength: location.rawLength });
+            blobs[this.isTree(entry) ? "tree" : "data"].push({ id, blob, rawLength: location.rawLength });
           } catch (error) {
             if (!isStrongboxError(error, "INVALID_INPUT")) throw error;
             throw new StrongboxError(
@@ -486,23 +490,17 @@ class PruneRun {
             );
           }
         }
-        for (const [into, some] of [
-          [writer, blobs],
-          [treeWriter, treeBlobs],
-        ] as const) {
-          const locations = await into.addBlobs(some);
-          for (const [i, { id }] of some.entries()) moved.add(id, locations[i]!);
+        for (const kind of ["data", "tree"] as const) {
+          const locations = await writer.addBlobs(blobs[kind], kind);
+          for (const [i, { id }] of blobs[kind].entries()) moved.add(id, locations[i]!);
         }
         progress(n + 1);
       }
     } catch (error) {
-      const reason = error instanceof Error ? error : new Error(String(error));
-      writer.abort(reason);
-      treeWriter.abort(reason);
+      writer.abort(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
     await writer.flush();
-    await treeWriter.flush();
     moved.compact();
     return { packsWritten, bytesWritten, moved };
   }
@@ -542,4 +540,12 @@ async function listPacks(repo: Repository): Promise<Map<string, number>> {
     if (match && match[2]!.startsWith(match[1]!)) packs.set(match[2]!, info.size);
   }
   return packs;
+}
+
+function setBit(bits: Uint8Array, n: number): void {
+  bits[n >>> 3]! |= 1 << (n & 7);
+}
+
+function hasBit(bits: Uint8Array, n: number): boolean {
+  return (bits[n >>> 3]! & (1 << (n & 7))) !== 0;
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { type StorageAdapter, StrongboxError, validatePrefix } from "@strongbox/core/parts";
 import { type ChunkKeys, chunkIdBytes } from "./blob-encoder.js";
 import { type Chunker, type ChunkerOptions, type ChunkSizes, createChunker } from "./chunker.js";
@@ -176,24 +176,42 @@ function repositoryHandle(
   return handle;
 }
 
-/**
- * What chunk workers need to chunk, name and seal as the repository does (`chunker`, `keys`), and the key
- * of its snapshots' server tags (see `newSnapshotId`), absent when it is not encrypted: kept off its public
- * handle.
- */
+/** What chunk workers need to chunk, name and seal as the repository does: kept off its public handle. */
 export interface ChunkingSecrets {
   chunker: ChunkerOptions;
   keys: ChunkKeys;
+}
+
+/** A repository's secrets kept off its public handle: the chunking ones, and the key of its server tags. */
+interface Secrets extends ChunkingSecrets {
   serverKey: Buffer | undefined;
 }
 
-const secrets = new WeakMap<Repository, ChunkingSecrets>();
+const secrets = new WeakMap<Repository, Secrets>();
 
-/** The chunker options and keys of a repository opened by this package (see {@link ChunkingSecrets}). */
-export function chunkingSecrets(repo: Repository): ChunkingSecrets {
+function secretsOf(repo: Repository): Secrets {
   const found = secrets.get(repo);
   if (!found) throw new TypeError("Not a repository opened by openRepository or initRepository.");
   return found;
+}
+
+/** The chunker options and keys of a repository opened by this package (see {@link ChunkingSecrets}). */
+export function chunkingSecrets(repo: Repository): ChunkingSecrets {
+  return secretsOf(repo);
+}
+
+/** Hex digits of a server tag: the first ones of its snapshots' ids. */
+export const SERVER_TAG_DIGITS = 8;
+
+/**
+ * The tag of a server's snapshots (see `newSnapshotId`): 8 hex digits of HMAC-SHA-256 of its name under a
+ * subkey of the master key, or of SHA-256 in a repository without a password. Equal names, equal tags; the
+ * name is not readable from it when the repository is encrypted.
+ */
+export function serverTag(repo: Repository, server: string): string {
+  const { serverKey } = secretsOf(repo);
+  const mac = serverKey ? createHmac("sha256", serverKey) : createHash("sha256").update("strongbox server\0");
+  return mac.update(server).digest("hex").slice(0, SERVER_TAG_DIGITS);
 }
 
 function configKey(prefix: string): string {

@@ -1,9 +1,9 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { StrongboxError } from "@strongbox/core/parts";
 import type { ChunkIndex } from "./chunk-index.js";
 import { readChunks } from "./chunk-reader.js";
 import { readAhead } from "./read-ahead.js";
-import { chunkingSecrets, type Repository } from "./repository.js";
+import { type Repository, SERVER_TAG_DIGITS, serverTag } from "./repository.js";
 import { parseObject } from "./stored-json.js";
 import { readObject, writeObject } from "./stored-object.js";
 import { TreeDecoder, type TreeEntry } from "./tree.js";
@@ -44,8 +44,6 @@ export interface Snapshot {
 }
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
-/** Hex digits of a snapshot id that are its server's tag. */
-const TAG_DIGITS = 8;
 
 /**
  * A new snapshot id for a backup of `server`: its tag (8 hex digits of an HMAC of the name, keyed with the
@@ -55,13 +53,7 @@ const TAG_DIGITS = 8;
  * server, never its name.
  */
 export function newSnapshotId(repo: Repository, server: string): string {
-  return serverTag(repo, server) + randomBytes(12).toString("hex");
-}
-
-function serverTag(repo: Repository, server: string): string {
-  const { serverKey } = chunkingSecrets(repo);
-  const mac = serverKey ? createHmac("sha256", serverKey) : createHash("sha256").update("strongbox server\0");
-  return mac.update(server).digest("hex").slice(0, TAG_DIGITS);
+  return serverTag(repo, server) + randomBytes(16 - SERVER_TAG_DIGITS / 2).toString("hex");
 }
 
 /** @throws StrongboxError `INVALID_INPUT` when `id` is not a snapshot id (32 hex digits). */
@@ -75,7 +67,7 @@ export function validateSnapshotId(id: string): string {
 }
 
 function snapshotKey(repo: Repository, id: string): string {
-  return `${repo.prefix}snapshots/${id.slice(0, TAG_DIGITS)}/${id}`;
+  return `${repo.prefix}snapshots/${id.slice(0, SERVER_TAG_DIGITS)}/${id}`;
 }
 
 /** Stores a snapshot: the last write of a backup, once everything it names is stored and indexed. */

@@ -341,6 +341,12 @@ describe("with a password", () => {
       }
     }
     expect(objects).toBeGreaterThanOrEqual(6);
+    // The server's tag (its snapshots' folder) is keyed: not the plain repository's tag of the name, and
+    // another repository's key gives another.
+    const plainTag = createHash("sha256").update("strongbox server\0server-name-9").digest("hex").slice(0, 8);
+    const other = await initRepository({ storage: createMemoryStorage(), password: "pw", kdf: KDF });
+    const otherTag = (await backup(other, { source, server: "server-name-9" })).id.slice(0, 8);
+    expect(new Set([snapshot.id.slice(0, 8), plainTag, otherTag]).size).toBe(3);
     // And it all comes back with the password.
     const target = join(dir, "target");
     await restoreSnapshot(repo, snapshot.id, target);

@@ -115,6 +115,33 @@ describe.each(STORAGES)("packs on %s", (_, makeStorage) => {
     },
   );
 
+  test("tree chunks and data chunks never share a pack; each kind fills its own, and one flush sends both", async () => {
+    const storage = await makeStorage();
+    const repo = await initRepository({ storage, prefix: "repo" });
+    const writer = createPackWriter(repo, { maxPackBytes: 64 * KiB });
+    const kindOf = new Map<string, string>();
+    // Alternating, as a backup adds a tree chunk between files' chunks.
+    for (const [n, chunk] of chunks().entries()) {
+      const kind = n % 3 === 0 ? "tree" : "data";
+      const id = Buffer.from(repo.chunkId(chunk), "hex");
+      kindOf.set(id.toString("hex"), kind);
+      await writer.add([{ id, bytes: chunk }], kind);
+    }
+    const kindsOfPack = new Map<string, Set<string>>();
+    for (const [id, location] of await writer.flush()) {
+      const kinds = kindsOfPack.get(location.pack) ?? new Set();
+      kinds.add(kindOf.get(Buffer.from(id).toString("hex"))!);
+      kindsOfPack.set(location.pack, kinds);
+    }
+    expect([...kindsOfPack.values()].every((kinds) => kinds.size === 1)).toBe(true);
+    const packsOf = (kind: string) => [...kindsOfPack.values()].filter((kinds) => kinds.has(kind)).length;
+    expect(packsOf("tree")).toBeGreaterThan(1);
+    expect(packsOf("data")).toBeGreaterThan(packsOf("tree"));
+    // Every pack the writer reported is stored, and nothing else.
+    const stored = [...(await objects(storage)).keys()].filter((key) => key.startsWith("repo/data/"));
+    expect(stored.map((key) => key.split("/").pop()).sort()).toEqual([...kindsOfPack.keys()].sort());
+  });
+
   test("a pack cut short is refused as damaged, whether its header is read or decoded", async () => {
     const storage = await makeStorage();
     const repo = await initRepository({ storage, prefix: "repo" });

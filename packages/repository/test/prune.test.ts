@@ -151,8 +151,9 @@ function hooked(
 }
 
 /**
- * A storage whose puts can be held: `hold(match)` makes the next put of a matching key wait (before it
- * writes anything) until `release()`; `entered` resolves once it waits. `deleted(match)` resolves after the
+ * A storage whose puts can be held: `hold(match)` makes every put of a matching key wait (before it
+ * writes anything) until `release()`; `entered` resolves once the first one waits. (A backup may have a
+ * data pack and a tree pack uploading at once: both wait.) `deleted(match)` resolves after the
  * next delete of a matching key.
  */
 function controllable(inner: StorageAdapter) {
@@ -160,11 +161,10 @@ function controllable(inner: StorageAdapter) {
   const watchers: { match: (key: string) => boolean; resolve: () => void }[] = [];
   const storage = hooked(inner, {
     async beforePut(key) {
-      const at = holds.findIndex((hold) => hold.match(key));
-      if (at < 0) return;
-      const [hold] = holds.splice(at, 1);
-      hold!.enter();
-      await hold!.released;
+      const hold = holds.find((candidate) => candidate.match(key));
+      if (!hold) return;
+      hold.enter();
+      await hold.released;
     },
     afterDelete(key) {
       for (let at = watchers.length - 1; at >= 0; at--) {
@@ -176,10 +176,15 @@ function controllable(inner: StorageAdapter) {
     storage,
     hold(match: (key: string) => boolean) {
       let enter!: () => void;
-      let release!: () => void;
+      let open!: () => void;
       const entered = new Promise<void>((resolve) => (enter = resolve));
-      const released = new Promise<void>((resolve) => (release = resolve));
-      holds.push({ match, enter, released });
+      const released = new Promise<void>((resolve) => (open = resolve));
+      const hold = { match, enter, released };
+      holds.push(hold);
+      const release = () => {
+        holds.splice(holds.indexOf(hold), 1);
+        open();
+      };
       return { entered, release };
     },
     deleted(match: (key: string) => boolean) {

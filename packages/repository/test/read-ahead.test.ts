@@ -1,4 +1,6 @@
+import { createMemoryStorage, type GetOptions, type StorageAdapter } from "@strongbox/core";
 import { describe, expect, test } from "vitest";
+import { initRepository, loadIndex, writeIndexObject } from "../src/index.js";
 import { readAhead } from "../src/read-ahead.js";
 
 /** A read whose answer the test gives when it chooses, and which reads are in flight. */
@@ -60,5 +62,43 @@ describe("readAhead", () => {
     const { read, most } = controlledReads();
     for await (const _ of readAhead([], read)) throw new Error("nothing to yield");
     expect(most()).toBe(0);
+  });
+});
+
+describe("loadIndex", () => {
+  test("reads index objects several at once; a chunk listed twice keeps the location of the first object", async () => {
+    const inner = createMemoryStorage();
+    // Index reads finish in the reverse of the order asked, eight at a time: decoding must not follow them.
+    const waiting: (() => void)[] = [];
+    let left = 0;
+    const storage: StorageAdapter = new Proxy(inner, {
+      get(target, name) {
+        if (name !== "get") return Reflect.get(target, name);
+        return async (key: string, options?: GetOptions) => {
+          if (key.startsWith("index/")) {
+            await new Promise<void>((resolve) => {
+              waiting.push(resolve);
+              if (waiting.length === Math.min(8, left)) {
+                left -= waiting.length;
+                for (const release of waiting.splice(0).reverse()) release();
+              }
+            });
+          }
+          return target.get(key, options);
+        };
+      },
+    });
+    const repo = await initRepository({ storage });
+    const chunk = Buffer.alloc(32, 7);
+    const locations = new Map<string, { pack: string; offset: number; length: number; rawLength: number }>();
+    for (let n = 0; n < 12; n++) {
+      const location = { pack: String(n).padStart(32, "0"), offset: n, length: 10, rawLength: 9 };
+      locations.set(await writeIndexObject(repo, [[chunk, location]]), location);
+    }
+    left = 12;
+    const { index, objects } = await loadIndex(repo);
+    expect(left).toBe(0);
+    expect(objects).toEqual([...locations.keys()].sort());
+    expect(index.get(chunk)).toEqual(locations.get(objects[0]!));
   });
 });
