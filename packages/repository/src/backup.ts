@@ -439,7 +439,11 @@ class BackupRun {
         const hex = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
         if (freshIds.has(hex)) continue;
         freshIds.add(hex);
-        fresh.push({ id, blob: piece.blob(n), rawLength: piece.rawLength(n) });
+        const blob = piece.blob(n);
+        // Sent without bytes only when the index held it, and the index never drops a chunk meanwhile.
+        if (blob.length === 0)
+          throw new Error(`A chunk worker sent chunk ${hex} without its bytes, as held.`);
+        fresh.push({ id, blob, rawLength: piece.rawLength(n) });
       }
       await this.pack(fresh);
       piece.release();

@@ -1,11 +1,11 @@
 import { StrongboxError } from "@strongbox/core/parts";
 
 import { ID_BYTES } from "./blob-encoder.js";
+import { EMPTY, findEntry, type SharedIds, slotOf } from "./shared-ids.js";
 
 export { ID_BYTES };
 
 const FIELDS = 4;
-const EMPTY = -1;
 
 /** Where a chunk's stored bytes are: which pack, where in it, and its sizes. */
 export interface ChunkLocation {
@@ -27,9 +27,9 @@ export interface ChunkLocation {
  * until {@link ChunkIndex.compact}).
  */
 export class ChunkIndex {
-  private ids = new Uint8Array(ID_BYTES * 1024);
+  private ids: Uint8Array = new Uint8Array(ID_BYTES * 1024);
   private fields = new Uint32Array(FIELDS * 1024);
-  private table = new Int32Array(2048).fill(EMPTY);
+  private table: Int32Array = new Int32Array(2048).fill(EMPTY);
   private count = 0;
   private readonly packIds: string[] = [];
   private readonly packNumbers = new Map<string, number>();
@@ -139,6 +139,18 @@ export class ChunkIndex {
     };
   }
 
+  /**
+   * The ids held now, for chunk workers to look up without a message: the index moves its id bytes and
+   * table into shared memory (a copy once, the old arrays then released, so no memory is added) and
+   * gives them out. Later adds go on in place or into new arrays; either way the ids held now stay
+   * exactly what the view answers (see {@link findEntry}).
+   */
+  share(): SharedIds {
+    if (!(this.ids.buffer instanceof SharedArrayBuffer)) this.ids = inSharedMemory(this.ids);
+    if (!(this.table.buffer instanceof SharedArrayBuffer)) this.table = inSharedMemory(this.table);
+    return { ids: this.ids, table: this.table, count: this.count };
+  }
+
   /** Shrinks the arrays to what the entries need (after loading, say). */
   compact(): void {
     this.grow(Math.max(1, this.count));
@@ -168,11 +180,7 @@ export class ChunkIndex {
 
   /** The entry holding `id`, or EMPTY. */
   private find(id: Uint8Array): number {
-    const mask = this.table.length - 1;
-    for (let slot = slotOf(id, 0) & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.table[slot]!;
-      if (entry === EMPTY || this.idEquals(entry, id)) return entry;
-    }
+    return findEntry(this.table, this.ids, this.count, id);
   }
 
   private insert(entry: number): void {
@@ -180,12 +188,6 @@ export class ChunkIndex {
     let slot = slotOf(this.ids, entry * ID_BYTES) & mask;
     while (this.table[slot] !== EMPTY) slot = (slot + 1) & mask;
     this.table[slot] = entry;
-  }
-
-  private idEquals(entry: number, id: Uint8Array): boolean {
-    const base = entry * ID_BYTES;
-    for (let i = 0; i < ID_BYTES; i++) if (this.ids[base + i] !== id[i]) return false;
-    return true;
   }
 
   private grow(capacity: number): void {
@@ -203,12 +205,13 @@ export class ChunkIndex {
   }
 }
 
-/** The id's first four bytes as a number: ids are uniform hashes, so this spreads them evenly. */
-function slotOf(bytes: Uint8Array, offset: number): number {
-  return (
-    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
-    0
-  );
+/** A copy of `array` in a SharedArrayBuffer. */
+function inSharedMemory(array: Uint8Array): Uint8Array;
+function inSharedMemory(array: Int32Array): Int32Array;
+function inSharedMemory(array: Uint8Array | Int32Array): Uint8Array | Int32Array {
+  const buffer = new SharedArrayBuffer(array.byteLength);
+  new Uint8Array(buffer).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  return array instanceof Int32Array ? new Int32Array(buffer) : new Uint8Array(buffer);
 }
 
 function checkId(id: Uint8Array): void {

@@ -1,5 +1,6 @@
 import type { ChunkKeys } from "./blob-encoder.js";
 import type { ChunkerOptions } from "./chunker.js";
+import type { SharedIds } from "./shared-ids.js";
 
 /** What a chunk worker is started with. */
 export interface ChunkWorkerData {
@@ -9,8 +10,11 @@ export interface ChunkWorkerData {
   level: number;
   /** Messages of chunks a worker may have sent and not had acknowledged: its output's bound. */
   credits: number;
-  /** The ids the repository held when the backup began (see `buildIdFilter`): those are not deflated. */
-  known?: SharedArrayBuffer | undefined;
+  /**
+   * The ids the repository held when the first thread started (`ChunkIndex.share`): a chunk among them is
+   * sent without its bytes, neither deflated nor copied.
+   */
+  known?: SharedIds | undefined;
 }
 
 /** A file for a chunk worker to read, and the job number its chunks come back under. */
@@ -44,8 +48,8 @@ export interface FilePart {
 
 /**
  * From a chunk worker: chunks of one or more files, in the order of the files' jobs. Chunk `n` has id
- * `ids[32n, 32n + 32)`, its sealed blob `blobLengths[n]` bytes of `blobs` after the blobs before it, and
- * `rawLengths[n]` bytes of file data.
+ * `ids[32n, 32n + 32)`, its sealed blob `blobLengths[n]` bytes of `blobs` after the blobs before it (none
+ * for a chunk among the known ids), and `rawLengths[n]` bytes of file data.
  */
 export interface ChunkMessage {
   ids: Uint8Array;

@@ -15,7 +15,7 @@ import type {
   ToChunkWorker,
 } from "./chunk-worker-protocol.js";
 import { createChunker } from "./chunker.js";
-import { mayHold } from "./id-filter.js";
+import { holds } from "./shared-ids.js";
 
 /** Files are read this much at a time, into one buffer reused for every read. */
 const READ_BYTES = 1024 * 1024;
@@ -35,7 +35,7 @@ const encoder = createBlobEncoder(
   data.level,
 );
 const stream = createChunkStream(createChunker(data.chunker));
-const known = data.known && new Uint32Array(data.known);
+const { known } = data;
 const readBuffer = Buffer.allocUnsafe(READ_BYTES);
 
 const jobs: ReadJob[] = [];
@@ -106,7 +106,8 @@ function partOf(job: number): FilePart {
 
 async function addChunk(job: number, chunk: Buffer): Promise<void> {
   const id = encoder.id(chunk);
-  const parts = encoder.encodeParts(id, chunk, !(known && mayHold(known, id)));
+  // A chunk the repository holds goes as its id alone: the main thread drops it as a duplicate anyway.
+  const parts = known && holds(known, id) ? [] : encoder.encodeParts(id, chunk);
   let length = 0;
   for (const part of parts) length += part.length;
   if (used + length > blobs.length) {

@@ -10,7 +10,6 @@ import type {
   ReadJob,
   ToChunkWorker,
 } from "./chunk-worker-protocol.js";
-import { buildIdFilter } from "./id-filter.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 
 export type { FileEnd, FileProblem } from "./chunk-worker-protocol.js";
@@ -22,8 +21,9 @@ export interface ChunkWorkersOptions {
   /** Deflate level of chunks that compress (default 1). */
   level?: number;
   /**
-   * The chunks the repository holds: the threads do not deflate those (they are almost always dropped
-   * as duplicates). Read once, when the first thread starts.
+   * The chunks the repository holds: the threads send those as ids alone, without their bytes (the
+   * caller drops them as duplicates). Shared with the threads when the first one starts
+   * (`ChunkIndex.share`); chunks added to it later are sent whole.
    */
   known?: ChunkIndex;
 }
@@ -32,7 +32,7 @@ export interface ChunkWorkersOptions {
 export interface ChunkPiece {
   readonly count: number;
   id(n: number): Uint8Array;
-  /** The chunk's sealed blob, ready for a pack. */
+  /** The chunk's sealed blob, ready for a pack; empty for a chunk the `known` index held when shared. */
   blob(n: number): Uint8Array;
   /** Bytes of file data the chunk holds. */
   rawLength(n: number): number;
@@ -158,7 +158,7 @@ export class ChunkWorkers {
   }
 
   private start(): Thread {
-    if (this.known && !this.data.known) this.data.known = buildIdFilter(this.known.idBytes());
+    if (this.known && !this.data.known) this.data.known = this.known.share();
     const worker = spawnWorker(import.meta.url, "chunk-worker", this.data, COLLECT_OFTEN);
     const thread: Thread = { worker, queuedBytes: 0, outbox: [] };
     worker.on("message", (message: ChunkMessage) => this.take(thread, message));

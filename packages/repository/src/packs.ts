@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { isStrongboxError, type StorageAdapter, StrongboxError } from "@strongbox/core/parts";
-import { blobContext, chunkOfPayload, createBlobEncoder, type SealedBlob } from "./blob-encoder.js";
+import {
+  blobContext,
+  chunkIdBytes,
+  chunkOfPayload,
+  createBlobEncoder,
+  type SealedBlob,
+} from "./blob-encoder.js";
 import { ChunkIndex, type ChunkLocation } from "./chunk-index.js";
 import { decodeIndexObject, encodeIndexObject } from "./index-object.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
@@ -246,7 +252,10 @@ export async function openBlob(
   }
   const chunk = chunkOfPayload(payload);
   if (chunk === undefined) throw damaged("its payload does not decode");
-  if (chunk.length !== location.rawLength || repo.chunkId(chunk) !== Buffer.from(id).toString("hex")) {
+  if (
+    chunk.length !== location.rawLength ||
+    !chunkIdBytes(chunkingSecrets(repo).keys.idKey, chunk).equals(id)
+  ) {
     throw damaged("its bytes do not hash to its id");
   }
   return chunk;

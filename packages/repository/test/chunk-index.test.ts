@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { ChunkIndex, decodeIndexObject, encodeIndexObject } from "../src/index.js";
+import { holds } from "../src/shared-ids.js";
 
 const MiB = 1024 * 1024;
 const idOf = (n: number) => createHash("sha256").update(String(n)).digest();
@@ -33,6 +34,27 @@ describe("the chunk index", () => {
     expect(index.byteLength / MiB).toBeLessThan(58);
     expect(index.add(idOf(5), { pack: "other", offset: 0, length: 1, rawLength: 1 })).toBe(false);
     expect(index.get(idOf(5))?.pack).toBe("pack-0");
+  });
+
+  test("shared ids answer exactly for the chunks held when shared, however the index grows after", () => {
+    const index = new ChunkIndex();
+    const where = { pack: "p", offset: 0, length: 1, rawLength: 1 };
+    // Not compacted: the arrays have room, so the first adds after sharing write into the shared memory.
+    for (let n = 0; n < 3_000; n++) index.add(idOf(n), where);
+    const shared = index.share();
+    expect(shared.ids.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.table.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.count).toBe(3_000);
+    // The first adds go into the shared table in place, the later ones into grown and rehashed arrays.
+    for (let n = 3_000; n < 20_000; n++) {
+      index.add(idOf(n), where);
+      if (n === 3_010) for (let m = 0; m < 3_000; m++) expect(holds(shared, idOf(m))).toBe(true);
+    }
+    for (let n = 0; n < 3_000; n++) expect(holds(shared, idOf(n))).toBe(true);
+    for (let n = 3_000; n < 20_000; n++) expect(holds(shared, idOf(n))).toBe(false);
+    for (let n = 0; n < 20_000; n++) expect(index.has(idOf(n))).toBe(true);
+    expect(index.has(idOf(20_000))).toBe(false);
+    expect(index.get(idOf(2_999))).toEqual(where);
   });
 
   test("index objects round-trip; damaged ones are refused with the object named", () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createMemoryStorage, isStrongboxError } from "@strongbox/core";
@@ -135,13 +136,18 @@ describe("chunk workers", () => {
     });
   });
 
-  test("chunks the repository holds are not deflated; the others are", async () => {
+  test("chunks the index holds come as ids alone, with no bytes; the others deflated; later adds sent whole", async () => {
     const dir = await tempDir("strongbox-workers-");
     const repo = await initRepository({ storage: createMemoryStorage() });
     const text = Buffer.from("motd=A Minecraft Server\nmax-players=20\n".repeat(20_000));
     await writeFile(join(dir, "held.properties"), text);
     await writeFile(join(dir, "new.properties"), Buffer.concat([Buffer.from("new\n"), text]).reverse());
+    const later = Buffer.from("level-seed=8675309\nspawn-protection=16\n".repeat(20_000));
+    await writeFile(join(dir, "added-later.properties"), later);
     const known = new ChunkIndex();
+    // Many ids besides, so the table's probe paths are long enough to matter.
+    for (let n = 0; n < 5_000; n++)
+      known.add(randomBytes(32), { pack: "p", offset: 0, length: 1, rawLength: 1 });
     for (const id of expectedIds(repo, text))
       known.add(Buffer.from(id, "hex"), { pack: "p", offset: 0, length: 1, rawLength: 1 });
     const workers = new ChunkWorkers(repo, { threads: 1, known });
@@ -156,9 +162,19 @@ describe("chunk workers", () => {
         }
         return sizes;
       };
-      // Stored as they are: a mark byte more than the chunk.
-      for (const [blob, raw] of await stored("held.properties")) expect(blob).toBe(raw + 1);
+      const held = await stored("held.properties");
+      expect(held.length).toBe(expectedIds(repo, text).length);
+      for (const [blob, raw] of held) {
+        expect(blob).toBe(0);
+        expect(raw).toBeGreaterThan(0);
+      }
       for (const [blob, raw] of await stored("new.properties")) expect(blob).toBeLessThan(raw / 4);
+      // Shared when the thread started: chunks the index gains afterwards still come whole.
+      for (const id of expectedIds(repo, later))
+        known.add(Buffer.from(id, "hex"), { pack: "q", offset: 0, length: 1, rawLength: 1 });
+      const laterSizes = await stored("added-later.properties");
+      expect(laterSizes.length).toBe(expectedIds(repo, later).length);
+      for (const [blob] of laterSizes) expect(blob).toBeGreaterThan(0);
     } finally {
       await workers.close();
     }
