@@ -1,4 +1,4 @@
-import { StrongboxError, throwIfAborted } from "@strongbox/core/parts";
+import { type StorageAdapter, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
 import type { ChunkIndex, ChunkLocation } from "./chunk-index.js";
 import { openBlob, packKey, readRange } from "./packs.js";
 import type { Repository } from "./repository.js";
@@ -7,7 +7,11 @@ import type { Repository } from "./repository.js";
 export interface ReadChunksOptions {
   /** Ranged reads in flight at once (default 4). */
   concurrency?: number;
-  /** Chunks of one pack are read together up to this many bytes (default 4 MiB). */
+  /**
+   * Chunks of one pack are read together up to this many bytes (default: 1 MiB from a storage on this
+   * machine, one with `freeSpace`: a read there is a system call, and each is fresh memory; 4 MiB from any
+   * other, where a request takes tens of milliseconds to start).
+   */
   maxReadBytes?: number;
   /**
    * Chunks of one pack this close (bytes of other chunks between them) are read together, the bytes
@@ -51,7 +55,7 @@ export async function* readChunks(
   ids: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ReadChunksOptions = {},
 ): AsyncGenerator<Buffer> {
-  const maxReadBytes = options.maxReadBytes ?? 4 * 1024 * 1024;
+  const maxReadBytes = options.maxReadBytes ?? defaultReadBytes(repo.storage);
   const maxGapBytes = options.maxGapBytes ?? 128 * 1024;
   const concurrency = options.concurrency ?? 4;
   /** Bytes of chunks looked at ahead of the one the consumer waits for: every read can be a full one. */
@@ -121,6 +125,18 @@ export async function* readChunks(
     // Stopped early: what is still in flight is dropped (its rejections are already handled).
     pending.length = 0;
   }
+}
+
+/**
+ * How much one read of a pack brings at most. From S3 a request takes tens of milliseconds to start, so
+ * reads are large (4 MiB). From a disk of this machine a read costs a system call, and every read is fresh
+ * memory until the chunks in it are written out: four reads of 4 MiB in flight made a full restore of
+ * game-server@0.25 spend a fifth of its time in page faults (1.63 s against 1.38 s with 1 MiB and 1.32 s
+ * with 512 KiB, means of six interleaved runs; 54,000 minor faults against 29,000).
+ */
+function defaultReadBytes(storage: StorageAdapter): number {
+  // core's rule: an adapter that reports free space keeps its objects on this machine.
+  return storage.freeSpace ? 1024 * 1024 : 4 * 1024 * 1024;
 }
 
 /** Runs at most `count` of the functions given at once, the others waiting their turn in order. */

@@ -231,6 +231,35 @@ describe("readChunks", () => {
     expect(gets()).toBe(2);
   });
 
+  test.each(STORAGES)(
+    "on %s storage, one read brings 1 MiB at most from a disk of this machine, 4 MiB from elsewhere",
+    async (kind, makeStorage) => {
+      const inner = await makeStorage();
+      const reads: number[] = [];
+      const storage: StorageAdapter = {
+        ...inner,
+        async get(key, options) {
+          const range = options?.range;
+          if (range?.end !== undefined) reads.push(range.end - (range.start ?? 0) + 1);
+          return inner.get(key, options);
+        },
+      };
+      const repo = await initRepository({ storage });
+      // 6 MiB of random chunks side by side in one pack: only the read size splits them.
+      const data = Array.from({ length: 96 }, () => randomBytes(64 * KiB));
+      const index = await writeAll(repo, data, 16 * 1024 * KiB);
+      const ids = data.map((chunk) => Buffer.from(repo.chunkId(chunk), "hex"));
+      expect(new Set(ids.map((id) => index.get(id)!.pack)).size).toBe(1);
+      const read = await collect(readChunks(repo, index, ids));
+      expect(read.map((chunk) => chunk.length)).toEqual(data.map((chunk) => chunk.length));
+      expect(Buffer.concat(read).equals(Buffer.concat(data))).toBe(true);
+      const limit = (kind === "local" ? 1 : 4) * 1024 * KiB;
+      expect(Math.max(...reads)).toBeLessThanOrEqual(limit);
+      expect(Math.max(...reads)).toBeGreaterThan(limit - 64 * KiB - 100);
+      expect(Boolean(inner.freeSpace)).toBe(kind === "local");
+    },
+  );
+
   test("chunks a little apart in a pack come in one read unless maxGapBytes forbids it", async () => {
     const { repo, index, data, ids, gets } = await twoPacks();
     const every3rd = [0, 3, 6, 9];
