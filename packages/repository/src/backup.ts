@@ -109,11 +109,14 @@ async function backupLocked(
   started: Date,
 ): Promise<Snapshot> {
   const { signal } = options;
-  // Loaded under the lock: no prune runs while it is held, so every chunk it names stays.
-  const { index } = await loadIndex(repo);
-  const parent = options.rereadAll
-    ? undefined
-    : (await listSnapshots(repo, { server: options.server })).at(-1);
+  // Loaded under the lock: no prune runs while it is held, so every chunk it names stays. The index and
+  // the server's snapshots are read at once: on S3 that is one round of requests less for every backup.
+  const [{ index }, parent] = await Promise.all([
+    loadIndex(repo),
+    options.rereadAll
+      ? undefined
+      : listSnapshots(repo, { server: options.server }).then((snapshots) => snapshots.at(-1)),
+  ]);
   const run = new BackupRun(repo, index, options, lock);
   const previous = parent ? new TreeCursor(readTreeBatches(repo, index, parent, signal)) : undefined;
 

@@ -227,6 +227,35 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
     expect(snapshotReads).toHaveLength(4);
   });
 
+  test("a backup lists the index and its server's snapshots at once, not one after the other", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const inner = makeStorage(dir);
+    const listing = new Set<string>();
+    let together = 0;
+    // Each listing takes a while, as an S3 request does: listed one after the other, they never overlap.
+    const storage: StorageAdapter = {
+      ...inner,
+      async *list(prefix) {
+        const folder = prefix.split("/")[0]!;
+        listing.add(folder);
+        if (listing.has("index") && listing.has("snapshots")) together++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        try {
+          yield* inner.list(prefix);
+        } finally {
+          listing.delete(folder);
+        }
+      },
+    };
+    const repo = await initRepository({ storage });
+    const first = await backup(repo, { source, server: "alpha" });
+    together = 0;
+    const second = await backup(repo, { source, server: "alpha" });
+    expect(second.parent).toBe(first.id);
+    expect(together).toBe(1);
+  });
+
   test("restoring one file reads only its chunks", async () => {
     const dir = await tempDir("strongbox-repo-");
     const source = await serverTree(dir);
