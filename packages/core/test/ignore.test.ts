@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { isStrongboxError } from "../src/errors.js";
 import { createIgnoreMatcher, parseIgnoreRules } from "../src/ignore.js";
@@ -196,5 +197,25 @@ describe("parseIgnoreRules", () => {
 
   it("splits array elements that hold newlines", () => {
     expect(parseIgnoreRules(["a\nb", "", "#c", "d"])).toEqual(["a", "b", "d"]);
+  });
+});
+
+describe("loading the ignore package", () => {
+  it("happens only once rules need it, through require: never for a walk without rules", () => {
+    // A process of its own: the package, once loaded, stays in the require cache of every test after.
+    const ignoreModule = new URL("../src/ignore.ts", import.meta.url).href;
+    const script = `
+      import { createRequire } from "node:module";
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes("/ignore/index.js"));
+      const { createIgnoreMatcher } = await import(${JSON.stringify(ignoreModule)});
+      const seen = [loaded()];
+      createIgnoreMatcher("# only a comment\\n\\n");
+      seen.push(loaded());
+      seen.push(createIgnoreMatcher("*.log").ignores("server.log", false), loaded());
+      console.log(JSON.stringify(seen));`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out)).toEqual([false, false, true, true]);
   });
 });
