@@ -3,6 +3,10 @@
 // imports only this starts in the time of an empty one. `@strongbox/core/parts` and `@strongbox/core`
 // export all of it too.
 
-export { looksCompressed } from "./archive/gzip/deflate-incompressible.js";
+export {
+  HIGH_ENTROPY_BITS,
+  looksCompressed,
+  sampleEntropyBits,
+} from "./archive/gzip/deflate-incompressible.js";
 export { COLLECT_OFTEN, spawnWorker } from "./archive/spawn-worker.js";
 export { lowerThreadPriority } from "./archive/thread-priority.js";

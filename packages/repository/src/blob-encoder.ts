@@ -1,6 +1,6 @@
 import { createHmac, hash } from "node:crypto";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { looksCompressed } from "@strongbox/core/threads";
+import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { HIGH_ENTROPY_BITS, sampleEntropyBits } from "@strongbox/core/threads";
 import { seal } from "./crypto.js";
 
 /** Bytes of a chunk id (SHA-256 or HMAC-SHA-256). */
@@ -77,13 +77,25 @@ export function blobContext(id: Uint8Array): string {
 const MEM_LEVEL = 7;
 
 /**
+ * Sampled entropy (bits per byte) from which a chunk that does not look compressed is deflated with
+ * `Z_RLE` (runs of one byte, Huffman codes) instead of deflate's string matching: compressed data with
+ * zeros between (region files' sectors). On the benchmark trees those chunks (2,747, 42.7 MiB, sampled at
+ * 6.5-7.5 bits) deflated to the same 0.955 of their size in 255 ms instead of 530 ms; text (4-4.5 bits)
+ * needs string matching (0.38 against 0.53 with runs alone).
+ */
+const RUNS_ONLY_FROM_BITS = 6.5;
+
+/**
  * A chunk's payload, in parts: a mark byte, then its raw deflate when that is smaller, else the chunk as it is. A
- * chunk that looks already compressed (region files, jars: most of a game server) is not tried. A zlib
- * state per chunk costs about 11 µs (see {@link MEM_LEVEL}), less than deflating 16 KiB: no state is kept.
+ * chunk that looks already compressed (region files, jars: most of a game server) is not tried, one nearly
+ * so is deflated for its runs only ({@link RUNS_ONLY_FROM_BITS}). A zlib state per chunk costs about 11 µs
+ * (see {@link MEM_LEVEL}), less than deflating 16 KiB: no state is kept.
  */
 function payloadParts(chunk: Uint8Array, level: number): Uint8Array[] {
-  if (level > 0 && !looksCompressed(chunk, 0, chunk.length)) {
-    const deflated = deflateRawSync(chunk, { level, memLevel: MEM_LEVEL });
+  const bits = level > 0 ? sampleEntropyBits(chunk, 0, chunk.length) : Number.POSITIVE_INFINITY;
+  if (bits < HIGH_ENTROPY_BITS) {
+    const strategy = bits >= RUNS_ONLY_FROM_BITS ? constants.Z_RLE : constants.Z_DEFAULT_STRATEGY;
+    const deflated = deflateRawSync(chunk, { level, memLevel: MEM_LEVEL, strategy });
     if (deflated.length < chunk.length) return [DEFLATED_MARK, deflated];
   }
   return [STORED_MARK, chunk];

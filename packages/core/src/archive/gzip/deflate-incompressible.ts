@@ -14,7 +14,7 @@ const FILE_SAMPLE_SLICES = 4;
  * Order-0 entropy, in bits per byte, above which a sample may be incompressible. Random bytes measure
  * ~7.99 on a 32 KiB sample and ~7.8 on 1 KiB; text ~4.5-5 and executables ~6, so those never pass.
  */
-const HIGH_ENTROPY_BITS = 7.5;
+export const HIGH_ENTROPY_BITS = 7.5;
 /** A trial output above this share of its input means deflate would save under 3%: store instead. */
 export const STORE_ABOVE_RATIO = 0.97;
 
@@ -50,11 +50,20 @@ const fileCounts = new Uint32Array(256);
  * more than it saves, and a wrong guess costs only ratio, never correctness.
  */
 export function looksCompressed(data: Uint8Array, start: number, end: number): boolean {
+  return sampleEntropyBits(data, start, end) >= HIGH_ENTROPY_BITS;
+}
+
+/**
+ * Order-0 entropy, in bits per byte, of 1 KiB of `data[start, end)` taken as slices spread over it (all
+ * of it when shorter): what {@link looksCompressed} decides on, for callers that choose more finely
+ * (text measures ~4-5, executables ~6, compressed data with padding between ~6.5 and 7.5).
+ */
+export function sampleEntropyBits(data: Uint8Array, start: number, end: number): number {
   const length = end - start;
   const counts = fileCounts.fill(0);
   if (length <= FILE_SAMPLE_BYTES) {
     for (let i = start; i < end; i++) counts[data[i]!]!++;
-    return entropyBits(counts, length) >= HIGH_ENTROPY_BITS;
+    return entropyBits(counts, length);
   }
   const sliceBytes = FILE_SAMPLE_BYTES / FILE_SAMPLE_SLICES;
   const stride = Math.floor((length - sliceBytes) / (FILE_SAMPLE_SLICES - 1));
@@ -62,7 +71,7 @@ export function looksCompressed(data: Uint8Array, start: number, end: number): b
     const from = start + slice * stride;
     for (let i = from; i < from + sliceBytes; i++) counts[data[i]!]!++;
   }
-  return entropyBits(counts, FILE_SAMPLE_BYTES) >= HIGH_ENTROPY_BITS;
+  return entropyBits(counts, FILE_SAMPLE_BYTES);
 }
 
 function entropyBits(counts: Uint32Array, total: number): number {
