@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { sampleEntropyBits } from "@strongbox/core/threads";
 import { describe, expect, test } from "vitest";
@@ -42,7 +43,18 @@ describe("the blob encoder", () => {
 
     expect(encoded(random)).toEqual(Buffer.concat([Buffer.of(0), random]));
     for (const chunk of [text, region, random]) expect(chunkOfPayload(encoded(chunk))).toEqual(chunk);
-    // Any raw inflate reads what runs alone made.
+    // Any raw inflate reads what runs alone made: Node's, and Python's zlib (a reader outside this code).
     expect(inflateRawSync(runs)).toEqual(region);
+    for (const chunk of [text, region]) {
+      const inflated = execFileSync(
+        "python3",
+        [
+          "-c",
+          "import sys, zlib; sys.stdout.buffer.write(zlib.decompressobj(-15).decompress(sys.stdin.buffer.read()))",
+        ],
+        { input: encoded(chunk).subarray(1) },
+      );
+      expect(inflated.equals(chunk)).toBe(true);
+    }
   });
 });
