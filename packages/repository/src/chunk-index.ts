@@ -1,11 +1,18 @@
 import { StrongboxError } from "@strongbox/core/parts";
 
 import { ID_BYTES } from "./blob-encoder.js";
-import { EMPTY, findEntry, type SharedIds, slotOf } from "./shared-ids.js";
+import { EMPTY, findEntry, idsEqual, type SharedIds, slotOf } from "./shared-ids.js";
 
 export { ID_BYTES };
 
 const FIELDS = 4;
+
+/**
+ * Bytes of one chunk's record as index objects and pack headers store it (see
+ * {@link ChunkIndex.addRecords}): the 32-byte id, then the pack's number, offset, length and raw length as
+ * u32 little-endian.
+ */
+export const RECORD_BYTES = ID_BYTES + 4 * FIELDS;
 
 /** Where a chunk's stored bytes are: which pack, where in it, and its sizes. */
 export interface ChunkLocation {
@@ -61,6 +68,56 @@ export class ChunkIndex {
     this.fields.set([this.packNumber(location.pack), ...numbers], entry * FIELDS);
     this.insert(entry);
     return true;
+  }
+
+  /**
+   * Adds chunks from their stored records ({@link RECORD_BYTES} each, back to back), whose pack numbers
+   * index `packs`, without an object per chunk: what loading an index does. An id held already (or
+   * earlier in `records`) keeps its first location. Returns how many were added.
+   * @throws RangeError when `records` is not whole records, or one names a pack past `packs`; nothing is
+   *   added then.
+   */
+  addRecords(records: Uint8Array, packs: readonly string[]): number {
+    const added = records.length / RECORD_BYTES;
+    if (!Number.isInteger(added)) {
+      throw new RangeError(`Chunk records are ${RECORD_BYTES} bytes each (got ${records.length} bytes).`);
+    }
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = ID_BYTES; at < records.length; at += RECORD_BYTES) {
+      const pack = view.getUint32(at, true);
+      if (pack >= packs.length) throw new RangeError(`A chunk record names pack ${pack} of ${packs.length}.`);
+    }
+    // The index's own number of each pack, taken when a chunk of it is added first.
+    const numbers = new Array<number>(packs.length).fill(-1);
+    const needed = this.count + added;
+    if (needed > this.fields.length / FIELDS) this.grow(Math.max(needed, (this.fields.length / FIELDS) * 2));
+    if (needed * 2 > this.table.length) {
+      let table = this.table.length * 2;
+      while (table < needed * 2) table *= 2;
+      this.rehash(table);
+    }
+    const before = this.count;
+    const mask = this.table.length - 1;
+    records: for (let at = 0; at < records.length; at += RECORD_BYTES) {
+      // One probe finds the id or the free slot it goes to (no entry is past the count here).
+      let slot = slotOf(records, at) & mask;
+      for (let held = this.table[slot]!; held !== EMPTY; held = this.table[slot]!) {
+        if (idsEqual(this.ids, held * ID_BYTES, records, at)) continue records;
+        slot = (slot + 1) & mask;
+      }
+      const entry = this.count++;
+      const idAt = entry * ID_BYTES;
+      for (let i = 0; i < ID_BYTES; i++) this.ids[idAt + i] = records[at + i]!;
+      const fieldAt = entry * FIELDS;
+      const pack = view.getUint32(at + ID_BYTES, true);
+      if (numbers[pack]! < 0) numbers[pack] = this.packNumber(packs[pack]!);
+      this.fields[fieldAt] = numbers[pack]!;
+      this.fields[fieldAt + 1] = view.getUint32(at + ID_BYTES + 4, true);
+      this.fields[fieldAt + 2] = view.getUint32(at + ID_BYTES + 8, true);
+      this.fields[fieldAt + 3] = view.getUint32(at + ID_BYTES + 12, true);
+      this.table[slot] = entry;
+    }
+    return this.count - before;
   }
 
   /** Where a chunk is, or `undefined` when the index does not hold it. */
@@ -153,10 +210,11 @@ export class ChunkIndex {
 
   /** Shrinks the arrays to what the entries need (after loading, say). */
   compact(): void {
-    this.grow(Math.max(1, this.count));
+    const capacity = Math.max(1, this.count);
+    if (capacity !== this.fields.length / FIELDS) this.grow(capacity);
     let table = 2;
     while (table < this.count * 2) table *= 2;
-    this.rehash(table);
+    if (table !== this.table.length) this.rehash(table);
   }
 
   private locationAt(entry: number): ChunkLocation {

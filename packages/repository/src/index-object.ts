@@ -1,9 +1,8 @@
 import { StrongboxError } from "@strongbox/core/parts";
-import { type ChunkIndex, type ChunkLocation, ID_BYTES } from "./chunk-index.js";
+import { type ChunkIndex, type ChunkLocation, ID_BYTES, RECORD_BYTES } from "./chunk-index.js";
 
 const MAGIC = Buffer.from("SBIX");
 const VERSION = 1;
-const ENTRY_BYTES = ID_BYTES + 16;
 
 /**
  * The bytes of an index object (before sealing): `SBIX`, version 1, the packs named (u32 count, then each
@@ -19,7 +18,7 @@ export function encodeIndexObject(entries: Iterable<readonly [Uint8Array, ChunkL
   }
   const names = [...packs.keys()].map((pack) => Buffer.from(pack, "ascii"));
   const packBytes = names.reduce((sum, name) => sum + 1 + name.length, 0);
-  const out = Buffer.alloc(MAGIC.length + 1 + 4 + packBytes + 4 + rows.length * ENTRY_BYTES);
+  const out = Buffer.alloc(MAGIC.length + 1 + 4 + packBytes + 4 + rows.length * RECORD_BYTES);
   let at = MAGIC.copy(out, 0);
   at = out.writeUInt8(VERSION, at);
   at = out.writeUInt32LE(names.length, at);
@@ -42,12 +41,13 @@ export function encodeIndexObject(entries: Iterable<readonly [Uint8Array, ChunkL
 /** Bytes of an index object (before sealing) naming packs with ids of these lengths and holding `entries` entries. */
 export function indexObjectLength(packIdLengths: readonly number[], entries: number): number {
   const packBytes = packIdLengths.reduce((sum, length) => sum + 1 + length, 0);
-  return MAGIC.length + 1 + 4 + packBytes + 4 + entries * ENTRY_BYTES;
+  return MAGIC.length + 1 + 4 + packBytes + 4 + entries * RECORD_BYTES;
 }
 
 /**
  * Adds the entries of an index object to `index`; returns how many it held.
- * @throws StrongboxError `INVALID_INPUT` when the bytes are not a whole index object (`name` says which).
+ * @throws StrongboxError `INVALID_INPUT` when the bytes are not a whole index object (`name` says which);
+ *   nothing is added then.
  */
 export function decodeIndexObject(bytes: Uint8Array, index: ChunkIndex, name: string): number {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -72,17 +72,11 @@ export function decodeIndexObject(bytes: Uint8Array, index: ChunkIndex, name: st
   if (at + 4 > data.length) throw damaged("it ends before its entries");
   const count = data.readUInt32LE(at);
   at += 4;
-  if (data.length !== at + count * ENTRY_BYTES)
+  if (data.length !== at + count * RECORD_BYTES)
     throw damaged(`${count} entries do not fill its ${data.length} bytes`);
-  for (let i = 0; i < count; i++, at += ENTRY_BYTES) {
-    const pack = packs[data.readUInt32LE(at + ID_BYTES)];
-    if (pack === undefined) throw damaged("an entry names a pack it does not list");
-    index.add(data.subarray(at, at + ID_BYTES), {
-      pack,
-      offset: data.readUInt32LE(at + ID_BYTES + 4),
-      length: data.readUInt32LE(at + ID_BYTES + 8),
-      rawLength: data.readUInt32LE(at + ID_BYTES + 12),
-    });
+  for (let entry = at + ID_BYTES; entry < data.length; entry += RECORD_BYTES) {
+    if (data.readUInt32LE(entry) >= packs.length) throw damaged("an entry names a pack it does not list");
   }
+  index.addRecords(data.subarray(at), packs);
   return count;
 }

@@ -26,7 +26,7 @@ export function findEntry(table: Int32Array, ids: Uint8Array, count: number, id:
   for (let slot = slotOf(id, 0) & mask; ; slot = (slot + 1) & mask) {
     const entry = table[slot]!;
     if (entry === EMPTY || entry >= count) return EMPTY;
-    if (idEquals(ids, entry, id)) return entry;
+    if (idsEqual(ids, entry * ID_BYTES, id, 0)) return entry;
   }
 }
 
@@ -43,8 +43,8 @@ export function slotOf(bytes: Uint8Array, offset: number): number {
   );
 }
 
-function idEquals(ids: Uint8Array, entry: number, id: Uint8Array): boolean {
-  const base = entry * ID_BYTES;
-  for (let i = 0; i < ID_BYTES; i++) if (ids[base + i] !== id[i]) return false;
+/** Whether the ids at `aAt` in `a` and at `bAt` in `b` are the same. */
+export function idsEqual(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): boolean {
+  for (let i = 0; i < ID_BYTES; i++) if (a[aAt + i] !== b[bAt + i]) return false;
   return true;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, test } from "vitest";
+import { RECORD_BYTES } from "../src/chunk-index.js";
 import { ChunkIndex, decodeIndexObject, encodeIndexObject } from "../src/index.js";
 import { holds } from "../src/shared-ids.js";
 
@@ -57,6 +58,48 @@ describe("the chunk index", () => {
     expect(index.get(idOf(2_999))).toEqual(where);
   });
 
+  test("records added at once give the index that adding them one by one gives, first location kept", () => {
+    const packs = Array.from({ length: 7 }, (_, p) => `pack-${p}`);
+    const where = (n: number) => ({ pack: packs[n % 7]!, offset: n * 3, length: n + 1, rawLength: n + 2 });
+    const record = (n: number, location = where(n)) => {
+      const bytes = Buffer.alloc(RECORD_BYTES);
+      idOf(n).copy(bytes);
+      const fields = [packs.indexOf(location.pack), location.offset, location.length, location.rawLength];
+      for (const [at, value] of fields.entries()) bytes.writeUInt32LE(value, 32 + at * 4);
+      return bytes;
+    };
+    const one = new ChunkIndex();
+    const many = new ChunkIndex();
+    // Chunks 0-499 are held already, elsewhere: they keep that location.
+    for (let n = 0; n < 500; n++) {
+      one.add(idOf(n), { ...where(n), pack: "older" });
+      many.add(idOf(n), { ...where(n), pack: "older" });
+    }
+    const shared = many.share();
+    // Chunks 0-2999, then 2000-3999, where 2000-2999 come again at another place: the first record wins.
+    const records: Buffer[] = [];
+    for (let n = 0; n < 3000; n++) records.push(record(n));
+    for (let n = 2000; n < 4000; n++)
+      records.push(record(n, n < 3000 ? { ...where(n), offset: 999_999 } : where(n)));
+    for (let n = 0; n < 4000; n++) one.add(idOf(n), where(n));
+
+    expect(many.addRecords(Buffer.concat(records), packs)).toBe(3500);
+    expect(many.size).toBe(4000);
+    expect([...many.entries()]).toEqual([...one.entries()]);
+    for (let n = 0; n < 4000; n++) expect(many.get(idOf(n))).toEqual(one.get(idOf(n)));
+    expect(many.has(idOf(4000))).toBe(false);
+    // The ids shared before stay exactly those.
+    for (let n = 0; n < 4000; n += 7) expect(holds(shared, idOf(n))).toBe(n < 500);
+
+    // Refused whole: a record naming a pack not listed, or bytes that are not whole records.
+    const before = [...many.entries()];
+    const badPack = record(5001);
+    badPack.writeUInt32LE(7, 32);
+    expect(() => many.addRecords(Buffer.concat([record(5000), badPack]), packs)).toThrow(RangeError);
+    expect(() => many.addRecords(record(5000).subarray(1), packs)).toThrow(RangeError);
+    expect([...many.entries()]).toEqual(before);
+  });
+
   test("index objects round-trip; damaged ones are refused with the object named", () => {
     const index = new ChunkIndex();
     const ids = Array.from({ length: 300 }, () => randomBytes(32));
@@ -83,9 +126,10 @@ describe("the chunk index", () => {
     }
     const badPack = Buffer.from(bytes);
     badPack.writeUInt32LE(99, bytes.length - 16);
-    expect(() => decodeIndexObject(badPack, new ChunkIndex(), "index/a")).toThrow(
-      /names a pack it does not list/,
-    );
+    const untouched = new ChunkIndex();
+    expect(() => decodeIndexObject(badPack, untouched, "index/a")).toThrow(/names a pack it does not list/);
+    // Nothing of a damaged object is added, not even the entries before the damage.
+    expect(untouched.size).toBe(0);
   });
 
   test("byPack lists each pack's chunks in the order they were added", () => {
