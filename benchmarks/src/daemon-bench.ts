@@ -23,6 +23,7 @@ import { backup, initRepository, type Repository } from "@strongbox/repository";
 import { createLocalStorage } from "@strongbox/storage-local";
 import { applyChurnDay } from "./churn.js";
 import { ensureTree } from "./generate.js";
+import { median } from "./report.js";
 import { countEntries } from "./runners/node-walk.mjs";
 
 const { values } = parseArgs({
@@ -39,7 +40,6 @@ const runs = Number(values.runs);
 const { root: pristine, info } = ensureTree(values.data!, "game-server", scale);
 const manySmall = ensureTree(values.data!, "many-small", scale);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const format = (seconds: number[]) => seconds.map((t) => t.toFixed(3)).join(" ");
 /** Seconds `run` takes. */
 const timed = async (run: () => unknown): Promise<number> => {
