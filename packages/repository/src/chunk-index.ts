@@ -98,11 +98,11 @@ export class ChunkIndex {
     }
     const before = this.count;
     const mask = this.table.length - 1;
-    records: for (let at = 0; at < records.length; at += RECORD_BYTES) {
+    nextRecord: for (let at = 0; at < records.length; at += RECORD_BYTES) {
       // One probe finds the id or the free slot it goes to (no entry is past the count here).
       let slot = slotOf(records, at) & mask;
       for (let held = this.table[slot]!; held !== EMPTY; held = this.table[slot]!) {
-        if (idsEqual(this.ids, held * ID_BYTES, records, at)) continue records;
+        if (idsEqual(this.ids, held * ID_BYTES, records, at)) continue nextRecord;
         slot = (slot + 1) & mask;
       }
       const entry = this.count++;
