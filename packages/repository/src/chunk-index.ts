@@ -74,18 +74,26 @@ export class ChunkIndex {
    * Adds chunks from their stored records ({@link RECORD_BYTES} each, back to back), whose pack numbers
    * index `packs`, without an object per chunk: what loading an index does. An id held already (or
    * earlier in `records`) keeps its first location. Returns how many were added.
-   * @throws RangeError when `records` is not whole records, or one names a pack past `packs`; nothing is
-   *   added then.
+   * @throws StrongboxError `INVALID_INPUT` when `records` is not whole records, or one names a pack past
+   *   `packs`; nothing is added then.
    */
   addRecords(records: Uint8Array, packs: readonly string[]): number {
     const added = records.length / RECORD_BYTES;
     if (!Number.isInteger(added)) {
-      throw new RangeError(`Chunk records are ${RECORD_BYTES} bytes each (got ${records.length} bytes).`);
+      throw new StrongboxError(
+        "INVALID_INPUT",
+        `Chunk records are ${RECORD_BYTES} bytes each (got ${records.length} bytes).`,
+      );
     }
     const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
     for (let at = ID_BYTES; at < records.length; at += RECORD_BYTES) {
       const pack = view.getUint32(at, true);
-      if (pack >= packs.length) throw new RangeError(`A chunk record names pack ${pack} of ${packs.length}.`);
+      if (pack >= packs.length) {
+        throw new StrongboxError(
+          "INVALID_INPUT",
+          `A chunk record names pack ${pack}, but only ${packs.length} are listed.`,
+        );
+      }
     }
     // The index's own number of each pack, taken when a chunk of it is added first.
     const numbers = new Array<number>(packs.length).fill(-1);
@@ -152,11 +160,6 @@ export class ChunkIndex {
       throw new RangeError(`There is no entry ${entry} in an index of ${this.count}.`);
     }
     return [this.ids.slice(entry * ID_BYTES, (entry + 1) * ID_BYTES), this.locationAt(entry)];
-  }
-
-  /** Every id, back to back in entry order: a view of the index's own memory, valid until the next add. */
-  idBytes(): Uint8Array {
-    return this.ids.subarray(0, this.count * ID_BYTES);
   }
 
   /** Every chunk id with its location, in the order they were added (entry number 0 first). */

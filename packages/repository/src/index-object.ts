@@ -1,5 +1,5 @@
-import { StrongboxError } from "@strongbox/core/parts";
-import { type ChunkIndex, type ChunkLocation, ID_BYTES, RECORD_BYTES } from "./chunk-index.js";
+import { isStrongboxError, StrongboxError } from "@strongbox/core/parts";
+import { type ChunkIndex, type ChunkLocation, RECORD_BYTES } from "./chunk-index.js";
 
 const MAGIC = Buffer.from("SBIX");
 const VERSION = 1;
@@ -74,9 +74,12 @@ export function decodeIndexObject(bytes: Uint8Array, index: ChunkIndex, name: st
   at += 4;
   if (data.length !== at + count * RECORD_BYTES)
     throw damaged(`${count} entries do not fill its ${data.length} bytes`);
-  for (let entry = at + ID_BYTES; entry < data.length; entry += RECORD_BYTES) {
-    if (data.readUInt32LE(entry) >= packs.length) throw damaged("an entry names a pack it does not list");
+  try {
+    index.addRecords(data.subarray(at), packs);
+  } catch (error) {
+    // The records are whole (checked above): what is refused is a pack number past the pack table.
+    if (isStrongboxError(error, "INVALID_INPUT")) throw damaged("an entry names a pack it does not list");
+    throw error;
   }
-  index.addRecords(data.subarray(at), packs);
   return count;
 }
