@@ -87,3 +87,4 @@ export {
 
 // storage
 export { createMemoryStorage, type MemoryStorageOptions } from "./storage/memory.js";
+export { storesOnThisMachine } from "./storage/on-this-machine.js";

@@ -49,6 +49,7 @@ export {
 } from "./storage/download-options.js";
 export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, validateKey, validatePrefix } from "./storage/keys.js";
 export { objectNotFound } from "./storage/object-not-found.js";
+export { storesOnThisMachine } from "./storage/on-this-machine.js";
 export { type ResolvedRange, resolveRange, validateRange } from "./storage/ranges.js";
 export type {
   DownloadUrlOptions,

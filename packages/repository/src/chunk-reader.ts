@@ -1,4 +1,9 @@
-import { type StorageAdapter, StrongboxError, throwIfAborted } from "@strongbox/core/parts";
+import {
+  type StorageAdapter,
+  StrongboxError,
+  storesOnThisMachine,
+  throwIfAborted,
+} from "@strongbox/core/parts";
 import type { ChunkIndex, ChunkLocation } from "./chunk-index.js";
 import { openBlob, packKey, readRange } from "./packs.js";
 import type { Repository } from "./repository.js";
@@ -9,7 +14,7 @@ export interface ReadChunksOptions {
   concurrency?: number;
   /**
    * Chunks of one pack are read together up to this many bytes (default: 1 MiB from a storage on this
-   * machine, one with `freeSpace`: a read there is a system call, and each is fresh memory; 4 MiB from any
+   * machine, see core's `storesOnThisMachine`: a read there is a system call, and each is fresh memory; 4 MiB from any
    * other, where a request takes tens of milliseconds to start).
    */
   maxReadBytes?: number;
@@ -135,8 +140,7 @@ export async function* readChunks(
  * with 512 KiB, means of six interleaved runs; 54,000 minor faults against 29,000).
  */
 function defaultReadBytes(storage: StorageAdapter): number {
-  // core's rule: an adapter that reports free space keeps its objects on this machine.
-  return storage.freeSpace ? 1024 * 1024 : 4 * 1024 * 1024;
+  return storesOnThisMachine(storage) ? 1024 * 1024 : 4 * 1024 * 1024;
 }
 
 /** Runs at most `count` of the functions given at once, the others waiting their turn in order. */

@@ -1,5 +1,6 @@
 import { StrongboxError } from "../errors.js";
 import { createRateLimiter, type RateLimiter } from "../io/rate-limit.js";
+import { storesOnThisMachine } from "../storage/on-this-machine.js";
 import type { StorageAdapter } from "../storage/types.js";
 
 /**
@@ -76,7 +77,7 @@ export function limitersFor(
 
 /** The direction archives take into `storage`: `write` for one on this machine's disks, else `upload`. */
 export function archiveDirection(storage: StorageAdapter): "write" | "upload" {
-  return storage.freeSpace ? "write" : "upload";
+  return storesOnThisMachine(storage) ? "write" : "upload";
 }
 
 /** Throws `INVALID_INPUT` unless `limit` is absent, a rate, or an object of rates. */
