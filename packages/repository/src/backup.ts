@@ -11,7 +11,7 @@ import {
   throwIfAborted,
 } from "@strongbox/core/parts";
 import { type BlobEncoder, createBlobEncoder, type SealedBlob } from "./blob-encoder.js";
-import type { ChunkIndex } from "./chunk-index.js";
+import { type ChunkIndex, ID_BYTES } from "./chunk-index.js";
 import { createChunkStream } from "./chunk-stream.js";
 import { ChunkWorkers, type FileChunks, type FileEnd } from "./chunk-workers.js";
 import { loadIndex, writeIndexObject } from "./index-store.js";
@@ -21,12 +21,12 @@ import { chunkingSecrets, type Repository } from "./repository.js";
 import {
   listSnapshots,
   newSnapshotId,
-  readTreeBatches,
+  readTreeRecords,
   type Snapshot,
   type SnapshotCounts,
   writeSnapshot,
 } from "./snapshots.js";
-import { compareWalkOrder, encodeTreeEntry, type TreeEntry } from "./tree.js";
+import { compareRecordPath, matchFileRecord, recordChunks, type TreeEntry, TreeWriter } from "./tree.js";
 
 /** Options of {@link backup}. */
 export interface BackupOptions {
@@ -118,7 +118,7 @@ async function backupLocked(
       : listSnapshots(repo, { server: options.server }).then((snapshots) => snapshots.at(-1)),
   ]);
   const run = new BackupRun(repo, index, options, lock);
-  const previous = parent ? new TreeCursor(readTreeBatches(repo, index, parent, signal)) : undefined;
+  const previous = parent ? new TreeCursor(readTreeRecords(repo, index, parent, signal)) : undefined;
 
   const queue: WalkItem[] = [];
   const warn = (code: ArchiveWarningCode, relative: string, message: string) =>
@@ -181,22 +181,22 @@ async function backupLocked(
   return snapshot;
 }
 
-/** The parent snapshot's entries, read in step with the walk, a tree chunk's worth at a time. */
+/** The parent snapshot's records, read in step with the walk, a tree chunk's worth at a time, never decoded. */
 class TreeCursor {
-  private batch: TreeEntry[] = [];
+  private batch: Buffer[] = [];
   private at = 0;
   private done = false;
 
-  constructor(private readonly batches: AsyncGenerator<TreeEntry[]>) {}
+  constructor(private readonly batches: AsyncGenerator<Buffer[]>) {}
 
   /**
-   * The parent's entry at `path` (walk order only moves forward), if it has one: at once while the
-   * entries read hold the answer, through a promise when the next tree chunk must be read first.
+   * The parent's record of `path` (walk order only moves forward), if it has one: at once while the
+   * records read hold the answer, through a promise when the next tree chunk must be read first.
    */
-  seek(path: Buffer): TreeEntry | undefined | Promise<TreeEntry | undefined> {
+  seek(path: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
     for (;;) {
-      const entry = this.batch[this.at];
-      if (entry === undefined) {
+      const record = this.batch[this.at];
+      if (record === undefined) {
         if (this.done) return undefined;
         return this.batches.next().then((next) => {
           if (next.done) this.done = true;
@@ -205,8 +205,8 @@ class TreeCursor {
           return this.seek(path);
         });
       }
-      const order = compareWalkOrder(encodePath(entry.path), path);
-      if (order === 0) return entry;
+      const order = compareRecordPath(record, path);
+      if (order === 0) return record;
       if (order > 0) return undefined;
       this.at++;
     }
@@ -218,6 +218,8 @@ interface Pending {
   entry: TreeEntry;
   relative: string;
   read?: FileChunks;
+  /** The parent's record of an unchanged file, the same in every field: written again as it is. */
+  record?: Buffer;
 }
 
 /**
@@ -240,7 +242,7 @@ class BackupRun {
   private readonly workers: ChunkWorkers;
   /** Encodes the tree's own chunks (few) on this thread. */
   private readonly encoder: BlobEncoder;
-  private readonly treeStream;
+  private readonly tree: TreeWriter;
   private readonly treeIds: string[] = [];
   private readonly pending: Pending[] = [];
   private readsPending = 0;
@@ -262,7 +264,7 @@ class BackupRun {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
     this.encoder = createBlobEncoder(chunkingSecrets(repo).keys, 1);
-    this.treeStream = createChunkStream(repo.createChunker());
+    this.tree = new TreeWriter(createChunkStream(repo.createChunker()));
   }
 
   warn(code: ArchiveWarningCode, path: string, message: string): void {
@@ -319,11 +321,13 @@ class BackupRun {
     absolute: string,
     relative: string,
     entry: TreeEntry,
-    before: TreeEntry | undefined,
+    before: Buffer | undefined,
   ): Promise<void> | undefined {
-    if (before && this.unchanged(before, entry)) {
-      entry.chunks = before.chunks;
+    const match = before ? matchFileRecord(before, entry) : "changed";
+    if (match !== "changed" && this.indexed(recordChunks(before!))) {
       this.counts.unchangedFiles++;
+      if (match === "same") return this.enqueue({ entry, relative, record: before! });
+      entry.chunks = recordChunks(before!);
       return this.enqueue({ entry, relative });
     }
     this.readsPending++;
@@ -349,7 +353,7 @@ class BackupRun {
         return all || ahead ? this.drainRead(all) : undefined;
       }
       this.pending.shift();
-      const storing = this.record(head.entry);
+      const storing = this.record(head.entry, head.record);
       if (storing) return storing.then(() => this.drain(all));
     }
   }
@@ -362,15 +366,18 @@ class BackupRun {
     await this.drain(all);
   }
 
-  /** Puts an entry in the tree; a promise when that completed tree chunks to store. */
-  private record(entry: TreeEntry): Promise<void> | undefined {
+  /**
+   * Puts an entry in the tree (as the parent's `record` when it is the same); a promise when that completed
+   * tree chunks to store.
+   */
+  private record(entry: TreeEntry, record?: Buffer): Promise<void> | undefined {
     if (entry.type === "directory") this.counts.directories++;
     else if (entry.type === "symlink") this.counts.symlinks++;
     else {
       this.counts.files++;
       this.counts.bytes += entry.size;
     }
-    const chunks = this.treeStream.push(encodeTreeEntry(entry));
+    const chunks = record ? this.tree.addRecord(record) : this.tree.add(entry);
     this.progress();
     return chunks.length > 0 ? this.storeTree(chunks) : undefined;
   }
@@ -378,8 +385,7 @@ class BackupRun {
   /** Stores every pending entry, the last tree chunk and the last pack, then the index naming them; returns the tree's ids. */
   async finish(): Promise<string[]> {
     await this.drain(true);
-    const last = this.treeStream.end();
-    if (last) await this.storeTree([last]);
+    await this.storeTree(this.tree.end());
     throwIfAborted(this.options.signal);
     for (const entry of await this.writer.flush()) this.uploaded.push(entry);
     if (this.uploaded.length > 0) await this.writeIndex();
@@ -397,19 +403,13 @@ class BackupRun {
     return this.workers.close();
   }
 
-  /** restic's rule: same size, mtime, ctime and inode, and every chunk still indexed. */
-  private unchanged(before: TreeEntry, now: TreeEntry): boolean {
-    if (
-      before.type !== "file" ||
-      before.size !== now.size ||
-      before.mtimeNs !== now.mtimeNs ||
-      before.ctimeNs !== now.ctimeNs ||
-      before.inode !== now.inode
-    ) {
-      return false;
-    }
-    for (let at = 0; at < before.chunks.length; at += 32) {
-      if (!this.index.has(before.chunks.subarray(at, at + 32))) return false;
+  /**
+   * Whether the index holds every one of a file's chunks: with restic's rule (same size, mtime, ctime and
+   * inode, see {@link matchFileRecord}), what lets a file's chunks be reused without reading it.
+   */
+  private indexed(chunks: Uint8Array): boolean {
+    for (let at = 0; at < chunks.length; at += ID_BYTES) {
+      if (!this.index.has(chunks.subarray(at, at + ID_BYTES))) return false;
     }
     return true;
   }

@@ -161,19 +161,26 @@ export async function* readTree(
   snapshot: Snapshot,
   signal?: AbortSignal,
 ): AsyncGenerator<TreeEntry> {
-  for await (const entries of readTreeBatches(repo, index, snapshot, signal)) yield* entries;
+  const decoder = new TreeDecoder(`snapshot ${snapshot.id}`);
+  for await (const chunk of readTreeChunks(repo, index, snapshot, signal)) yield* decoder.push(chunk);
+  decoder.end();
 }
 
-/** A snapshot's entries, in walk order, as the entries each tree chunk completes (one `await` a chunk). */
-export async function* readTreeBatches(
+/**
+ * A snapshot's tree records, in walk order, undecoded (see {@link TreeDecoder.records}), as each tree chunk
+ * completes them: one `await` a chunk.
+ */
+export async function* readTreeRecords(
   repo: Repository,
   index: ChunkIndex,
   snapshot: Snapshot,
   signal?: AbortSignal,
-): AsyncGenerator<TreeEntry[]> {
+): AsyncGenerator<Buffer[]> {
   const decoder = new TreeDecoder(`snapshot ${snapshot.id}`);
-  for await (const chunk of readChunks(repo, index, treeChunkIds(snapshot), { signal })) {
-    yield decoder.push(chunk);
-  }
+  for await (const chunk of readTreeChunks(repo, index, snapshot, signal)) yield decoder.records(chunk);
   decoder.end();
+}
+
+function readTreeChunks(repo: Repository, index: ChunkIndex, snapshot: Snapshot, signal?: AbortSignal) {
+  return readChunks(repo, index, treeChunkIds(snapshot), { signal });
 }

@@ -1,5 +1,6 @@
 import { decodePath, encodePath, StrongboxError } from "@strongbox/core/parts";
 import { ID_BYTES } from "./chunk-index.js";
+import type { ChunkStream } from "./chunk-stream.js";
 
 /** What a snapshot holds of one path. */
 export interface TreeEntry {
@@ -25,34 +26,180 @@ export interface TreeEntry {
 }
 
 const TYPES = ["file", "directory", "symlink"] as const;
-/** type, mode, uid, gid, mtime, ctime, inode, device, size, path length, link length, chunk count. */
-const FIXED_BYTES = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 4;
+/** Where each field sits in a record, after its u32 length. */
+const MODE_AT = 5;
+const MTIME_AT = 17;
+const CTIME_AT = 25;
+const INODE_AT = 33;
+const SIZE_AT = 49;
+const PATH_LENGTH_AT = 57;
+const LINK_LENGTH_AT = 61;
+const CHUNK_COUNT_AT = 65;
+/** The length, then type, mode, uid, gid, mtime, ctime, inode, device, size, path length, link length, chunk count. */
+const HEADER_BYTES = 69;
 /** A record past this is not one this code wrote (a 64 GiB file has 4 M chunks: 128 MiB of ids). */
 const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 
-/** The bytes of one tree record: its length (u32), then the entry's fields, little-endian. */
+/**
+ * The bytes of one tree record: its length (u32, counting what follows it), then the entry's fields,
+ * little-endian. A record is stored as it is written, so a record read back is a valid record to write.
+ */
 export function encodeTreeEntry(entry: TreeEntry): Buffer {
   const path = encodePath(entry.path);
-  const link = entry.linkTarget === undefined ? Buffer.alloc(0) : encodePath(entry.linkTarget);
-  const length = FIXED_BYTES + path.length + link.length + entry.chunks.length;
-  const out = Buffer.allocUnsafe(4 + length);
-  let at = out.writeUInt32LE(length, 0);
-  at = out.writeUInt8(TYPES.indexOf(entry.type), at);
-  at = out.writeUInt32LE(entry.mode >>> 0, at);
-  at = out.writeUInt32LE(entry.uid >>> 0, at);
-  at = out.writeUInt32LE(entry.gid >>> 0, at);
-  at = out.writeBigInt64LE(entry.mtimeNs, at);
-  at = out.writeBigInt64LE(entry.ctimeNs, at);
-  at = out.writeBigUInt64LE(entry.inode, at);
-  at = out.writeBigUInt64LE(entry.device, at);
-  at = out.writeBigUInt64LE(BigInt(entry.size), at);
-  at = out.writeUInt32LE(path.length, at);
-  at = out.writeUInt32LE(link.length, at);
-  at = out.writeUInt32LE(entry.chunks.length / ID_BYTES, at);
-  at += path.copy(out, at);
-  at += link.copy(out, at);
-  out.set(entry.chunks, at);
+  const link = entry.linkTarget === undefined ? undefined : encodePath(entry.linkTarget);
+  const out = Buffer.allocUnsafe(recordBytes(entry, path, link));
+  writeRecord(out, new DataView(out.buffer, out.byteOffset, out.byteLength), 0, entry, path, link);
   return out;
+}
+
+function recordBytes(entry: TreeEntry, path: Uint8Array, link: Uint8Array | undefined): number {
+  return HEADER_BYTES + path.length + (link?.length ?? 0) + entry.chunks.length;
+}
+
+/** Writes `entry`'s record at `at` of `out` (seen through `view`); returns where it ends. */
+function writeRecord(
+  out: Buffer,
+  view: DataView,
+  at: number,
+  entry: TreeEntry,
+  path: Uint8Array,
+  link: Uint8Array | undefined,
+): number {
+  const linkLength = link?.length ?? 0;
+  view.setUint32(at, recordBytes(entry, path, link) - 4, true);
+  writeFields(view, at, entry);
+  view.setUint32(at + PATH_LENGTH_AT, path.length, true);
+  view.setUint32(at + LINK_LENGTH_AT, linkLength, true);
+  view.setUint32(at + CHUNK_COUNT_AT, entry.chunks.length / ID_BYTES, true);
+  let end = at + HEADER_BYTES;
+  out.set(path, end);
+  end += path.length;
+  if (link) out.set(link, end);
+  end += linkLength;
+  out.set(entry.chunks, end);
+  return end + entry.chunks.length;
+}
+
+/** Writes the fields from type to size of `entry`'s record at `at`. */
+function writeFields(view: DataView, at: number, entry: TreeEntry): void {
+  view.setUint8(at + 4, TYPES.indexOf(entry.type));
+  view.setUint32(at + MODE_AT, entry.mode >>> 0, true);
+  view.setUint32(at + MODE_AT + 4, entry.uid >>> 0, true);
+  view.setUint32(at + MODE_AT + 8, entry.gid >>> 0, true);
+  view.setBigInt64(at + MTIME_AT, entry.mtimeNs, true);
+  view.setBigInt64(at + CTIME_AT, entry.ctimeNs, true);
+  view.setBigUint64(at + INODE_AT, entry.inode, true);
+  view.setBigUint64(at + INODE_AT + 8, entry.device, true);
+  view.setBigUint64(at + SIZE_AT, BigInt(entry.size), true);
+}
+
+/**
+ * Writes tree records into buffers of `batchBytes` and hands each full buffer to a chunk stream at once:
+ * one push and one allocation per batch, not per entry. A record of the parent snapshot goes in as it is,
+ * never decoded and encoded again.
+ */
+export class TreeWriter {
+  private batch: Buffer;
+  private view: DataView;
+  private at = 0;
+
+  constructor(
+    private readonly stream: ChunkStream,
+    private readonly batchBytes = 64 * 1024,
+  ) {
+    this.batch = Buffer.allocUnsafe(batchBytes);
+    this.view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.byteLength);
+  }
+
+  /** Adds an entry's record; returns the tree chunks completed (when a batch went to the stream). */
+  add(entry: TreeEntry): Buffer[] {
+    const path = encodePath(entry.path);
+    const link = entry.linkTarget === undefined ? undefined : encodePath(entry.linkTarget);
+    const bytes = recordBytes(entry, path, link);
+    if (bytes > this.batchBytes) return [...this.flush(), ...this.stream.push(encodeTreeEntry(entry))];
+    const chunks = this.at + bytes > this.batchBytes ? this.flush() : [];
+    this.at = writeRecord(this.batch, this.view, this.at, entry, path, link);
+    return chunks;
+  }
+
+  /** Adds a record as read from a tree (see {@link TreeDecoder.records}); returns the tree chunks completed. */
+  addRecord(record: Uint8Array): Buffer[] {
+    if (record.length > this.batchBytes) return [...this.flush(), ...this.stream.push(Buffer.from(record))];
+    const chunks = this.at + record.length > this.batchBytes ? this.flush() : [];
+    this.batch.set(record, this.at);
+    this.at += record.length;
+    return chunks;
+  }
+
+  /** Ends the tree: the chunks its last records completed. */
+  end(): Buffer[] {
+    const chunks = this.flush();
+    const last = this.stream.end();
+    return last ? [...chunks, last] : chunks;
+  }
+
+  private flush(): Buffer[] {
+    if (this.at === 0) return [];
+    // The stream keeps views of what it is given: the next records go to a buffer of their own.
+    const chunks = this.stream.push(this.batch.subarray(0, this.at));
+    this.batch = Buffer.allocUnsafe(this.batchBytes);
+    this.view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.byteLength);
+    this.at = 0;
+    return chunks;
+  }
+}
+
+/** How a parent snapshot's record of a path compares with the entry the walk makes of it now. */
+export type RecordMatch =
+  /** Every field but the chunk ids is the same: the record can be written again as it is. */
+  | "same"
+  /** A file with the same size, mtime, ctime and inode (restic's rule): its chunk ids can be reused. */
+  | "same-content"
+  | "changed";
+
+const scratch = new DataView(new ArrayBuffer(HEADER_BYTES));
+const scratchBytes = new Uint8Array(scratch.buffer);
+
+/** Compares a record (as {@link TreeDecoder.records} gives it) with a file entry of the walk. */
+export function matchFileRecord(record: Uint8Array, entry: TreeEntry): RecordMatch {
+  if (record[4] !== 0 || entry.type !== "file") return "changed";
+  writeFields(scratch, 0, entry);
+  if (!sameBytes(record, MTIME_AT, INODE_AT + 8) || !sameBytes(record, SIZE_AT, SIZE_AT + 8))
+    return "changed";
+  const same =
+    sameBytes(record, MODE_AT, MTIME_AT) &&
+    sameBytes(record, INODE_AT + 8, SIZE_AT) &&
+    readU32(record, LINK_LENGTH_AT) === 0;
+  return same ? "same" : "same-content";
+}
+
+/** Whether bytes `from` to `to` of a record are those {@link matchFileRecord} wrote in its scratch header. */
+function sameBytes(record: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (record[i] !== scratchBytes[i]) return false;
+  return true;
+}
+
+/** The chunk ids of a record (a view of its bytes). */
+export function recordChunks(record: Uint8Array): Uint8Array {
+  return record.subarray(HEADER_BYTES + readU32(record, PATH_LENGTH_AT) + readU32(record, LINK_LENGTH_AT));
+}
+
+/**
+ * Compares a record's path with `path` (bytes) in the order the walk meets them, without copying it: depth
+ * first, parents before children, siblings by name bytes; that is bytewise, with `/` below every other byte.
+ */
+export function compareRecordPath(record: Uint8Array, path: Uint8Array): number {
+  const length = readU32(record, PATH_LENGTH_AT);
+  const n = Math.min(length, path.length);
+  for (let i = 0; i < n; i++) {
+    const order = walkByte(record[HEADER_BYTES + i]!) - walkByte(path[i]!);
+    if (order !== 0) return order;
+  }
+  return length - path.length;
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
 /** Reads tree records from bytes that arrive in any slices. */
@@ -64,24 +211,40 @@ export class TreeDecoder {
 
   /** Takes the next bytes; returns the entries they completed. */
   push(bytes: Uint8Array): TreeEntry[] {
+    return this.records(bytes).map((record) => this.decode(record));
+  }
+
+  /**
+   * Takes the next bytes; returns the records they completed, each with its length, checked to hold a
+   * known type and fields that fill it, as views of bytes that are never written again.
+   */
+  records(bytes: Uint8Array): Buffer[] {
     this.pending.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.pendingBytes += bytes.length;
     if (this.pendingBytes < 4) return [];
     let data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const entries: TreeEntry[] = [];
+    const records: Buffer[] = [];
     let at = 0;
     while (data.length - at >= 4) {
-      const length = data.readUInt32LE(at);
-      if (length < FIXED_BYTES || length > MAX_RECORD_BYTES)
+      const length = readU32(data, at);
+      if (length < HEADER_BYTES - 4 || length > MAX_RECORD_BYTES)
         throw this.damaged("a record has an impossible length");
       if (data.length - at - 4 < length) break;
-      entries.push(this.decode(data.subarray(at + 4, at + 4 + length)));
+      const record = data.subarray(at, at + 4 + length);
+      if (TYPES[record[4]!] === undefined) throw this.damaged(`unknown entry type ${record[4]}`);
+      const fields =
+        HEADER_BYTES +
+        readU32(record, PATH_LENGTH_AT) +
+        readU32(record, LINK_LENGTH_AT) +
+        readU32(record, CHUNK_COUNT_AT) * ID_BYTES;
+      if (fields !== record.length) throw this.damaged("a record's fields do not fill it");
+      records.push(record);
       at += 4 + length;
     }
     data = data.subarray(at);
     this.pending = data.length > 0 ? [Buffer.from(data)] : [];
     this.pendingBytes = data.length;
-    return entries;
+    return records;
   }
 
   /** Ends the stream. @throws StrongboxError `INVALID_INPUT` when it ends inside a record. */
@@ -89,30 +252,24 @@ export class TreeDecoder {
     if (this.pendingBytes > 0) throw this.damaged("it ends inside a record");
   }
 
-  private decode(record: Buffer): TreeEntry {
-    const type = TYPES[record[0]!];
-    if (type === undefined) throw this.damaged(`unknown entry type ${record[0]}`);
-    const pathLength = record.readUInt32LE(FIXED_BYTES - 12);
-    const linkLength = record.readUInt32LE(FIXED_BYTES - 8);
-    const chunkCount = record.readUInt32LE(FIXED_BYTES - 4);
-    if (FIXED_BYTES + pathLength + linkLength + chunkCount * ID_BYTES !== record.length) {
-      throw this.damaged("a record's fields do not fill it");
-    }
-    const size = record.readBigUInt64LE(45);
+  /** The entry a record of {@link records} holds. */
+  decode(record: Buffer): TreeEntry {
+    const type = TYPES[record[4]!]!;
+    const size = record.readBigUInt64LE(SIZE_AT);
     if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw this.damaged("a file size is out of range");
-    const pathAt = FIXED_BYTES;
-    const linkAt = pathAt + pathLength;
-    const chunksAt = linkAt + linkLength;
+    const pathAt = HEADER_BYTES;
+    const linkAt = pathAt + readU32(record, PATH_LENGTH_AT);
+    const chunksAt = linkAt + readU32(record, LINK_LENGTH_AT);
     const entry: TreeEntry = {
       path: decodePath(record.subarray(pathAt, linkAt)),
       type,
-      mode: record.readUInt32LE(1),
-      uid: record.readUInt32LE(5),
-      gid: record.readUInt32LE(9),
-      mtimeNs: record.readBigInt64LE(13),
-      ctimeNs: record.readBigInt64LE(21),
-      inode: record.readBigUInt64LE(29),
-      device: record.readBigUInt64LE(37),
+      mode: readU32(record, MODE_AT),
+      uid: readU32(record, MODE_AT + 4),
+      gid: readU32(record, MODE_AT + 8),
+      mtimeNs: record.readBigInt64LE(MTIME_AT),
+      ctimeNs: record.readBigInt64LE(CTIME_AT),
+      inode: record.readBigUInt64LE(INODE_AT),
+      device: record.readBigUInt64LE(INODE_AT + 8),
       size: Number(size),
       chunks: Uint8Array.prototype.slice.call(record, chunksAt),
     };
@@ -127,16 +284,7 @@ export class TreeDecoder {
   }
 }
 
-/**
- * Compares two paths in the order the walk meets them (depth first, parents before children, siblings by
- * name bytes): bytewise, with `/` below every other byte.
- */
-export function compareWalkOrder(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i] === 0x2f ? 0 : a[i]!;
-    const y = b[i] === 0x2f ? 0 : b[i]!;
-    if (x !== y) return x - y;
-  }
-  return a.length - b.length;
+/** `/` sorts below every other byte. */
+function walkByte(byte: number): number {
+  return byte === 0x2f ? 0 : byte;
 }
