@@ -9,17 +9,30 @@
  *   process, as in the issue's target) and Node's own listing and lstat of every entry in this process
  *   (runners/node-walk.mjs): the medians and the ratios.
  *
+ * With `--other-chunks N`, the repository's index also lists N chunks of no backup (one synthetic index
+ * object naming packs that do not exist: no backup ever reuses them), as a repository many servers share
+ * would; with `--keep-index`, the repository is opened with `keepIndex` (each backup reads only the index
+ * objects written since the last one, and copies the rest from memory).
+ *
  *   pnpm build && cd benchmarks && npx tsx src/daemon-bench.ts [--scale 0.25] [--days 10] [--runs 5] [--data DIR]
+ *     [--other-chunks N] [--keep-index]
  *
  * Without `--conditions=source`: the packages' built code, so the chunk threads start as they do in a
  * daemon, not through tsx's loader.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { backup, initRepository, type Repository } from "@strongbox/repository";
+import {
+  backup,
+  type ChunkLocation,
+  initRepository,
+  type Repository,
+  writeIndexObject,
+} from "@strongbox/repository";
 import { createLocalStorage } from "@strongbox/storage-local";
 import { applyChurnDay } from "./churn.js";
 import { ensureTree } from "./generate.js";
@@ -32,6 +45,8 @@ const { values } = parseArgs({
     days: { type: "string", default: "10" },
     runs: { type: "string", default: "5" },
     data: { type: "string", default: ".data" },
+    "other-chunks": { type: "string", default: "0" },
+    "keep-index": { type: "boolean", default: false },
   },
 });
 const scale = Number(values.scale);
@@ -53,9 +68,13 @@ for (const password of [undefined, "daemon-bench"]) {
   try {
     const repo = await initRepository({
       storage: createLocalStorage({ root: join(work, "repo") }),
+      keepIndex: values["keep-index"],
       ...(password ? { password } : {}),
     });
-    const column = password ? "with a password" : "without a password";
+    await indexOtherChunks(repo, Number(values["other-chunks"]));
+    const column =
+      `${password ? "with a password" : "without a password"}, ${values["other-chunks"]} other chunks, ` +
+      `${values["keep-index"] ? "index kept" : "index read by every backup"}`;
     await churnDays(repo, join(work, "source"), column);
     await unchangedManySmall(repo, column);
   } finally {
@@ -100,4 +119,22 @@ async function unchangedManySmall(repo: Repository, column: string): Promise<voi
       `${walk.toFixed(3)} s. Re-backup / find ${(ours / find).toFixed(2)}, re-backup / Node walk ` +
       `${(ours / walk).toFixed(2)}, Node walk / find ${(walk / find).toFixed(2)}.`,
   );
+}
+
+/** Lists `count` chunks of no backup in one index object (their packs do not exist: nothing reads them). */
+async function indexOtherChunks(repo: Repository, count: number): Promise<void> {
+  if (count === 0) return;
+  const ids = randomBytes(count * 32);
+  function* entries(): Generator<[Uint8Array, ChunkLocation]> {
+    for (let n = 0; n < count; n++) {
+      const location = {
+        pack: (n >> 10).toString(16).padStart(64, "0"),
+        offset: n,
+        length: 100,
+        rawLength: 200,
+      };
+      yield [ids.subarray(n * 32, n * 32 + 32), location];
+    }
+  }
+  await writeIndexObject(repo, entries());
 }

@@ -211,6 +211,23 @@ export class ChunkIndex {
     return { ids: this.ids, table: this.table, count: this.count };
   }
 
+  /**
+   * A copy of this index, in memory of its own (never shared, whatever this one is): what a backup adds to
+   * while the index it came from stays as it was.
+   */
+  clone(): ChunkIndex {
+    const copy = new ChunkIndex();
+    const capacity = Math.max(1, this.count);
+    copy.ids = new Uint8Array(capacity * ID_BYTES);
+    copy.ids.set(this.ids.subarray(0, this.count * ID_BYTES));
+    copy.fields = new Uint32Array(capacity * FIELDS);
+    copy.fields.set(this.fields.subarray(0, this.count * FIELDS));
+    copy.table = new Int32Array(this.table);
+    copy.count = this.count;
+    for (const pack of this.packIds) copy.packNumber(pack);
+    return copy;
+  }
+
   /** Shrinks the arrays to what the entries need (after loading, say). */
   compact(): void {
     const capacity = Math.max(1, this.count);

@@ -101,6 +101,30 @@ describe("the chunk index", () => {
     expect([...many.entries()]).toEqual(before);
   });
 
+  test("a clone holds the same chunks in memory of its own: adds to either never reach the other", () => {
+    const at = (n: number) => ({ pack: `p${n % 3}`, offset: n, length: 10 + n, rawLength: 20 + n });
+    const original = new ChunkIndex();
+    for (let n = 0; n < 3000; n++) original.add(idOf(n), at(n));
+    const shared = original.share();
+    const copy = original.clone();
+    expect(copy.byteLength).toBeLessThan(original.byteLength);
+    expect([...copy.entries()]).toEqual([...original.entries()]);
+    for (let n = 3000; n < 5000; n++) copy.add(idOf(n), at(n));
+    original.add(idOf(-1), at(1));
+    expect(original.size).toBe(3001);
+    expect(original.has(idOf(3000))).toBe(false);
+    expect(copy.size).toBe(5000);
+    expect(copy.has(idOf(-1))).toBe(false);
+    expect(copy.get(idOf(4999))).toEqual(at(4999));
+    expect(copy.share().ids.buffer).not.toBe(shared.ids.buffer);
+    // An empty index's clone grows like any index.
+    const empty = new ChunkIndex().clone();
+    for (let n = 0; n < 10; n++) empty.add(idOf(n), at(n));
+    expect([...empty.entries()].map(([id]) => Buffer.from(id).toString("hex"))).toEqual(
+      Array.from({ length: 10 }, (_, n) => idOf(n).toString("hex")),
+    );
+  });
+
   test("index objects round-trip; damaged ones are refused with the object named", () => {
     const index = new ChunkIndex();
     const ids = Array.from({ length: 300 }, () => randomBytes(32));
