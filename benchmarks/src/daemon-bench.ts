@@ -21,23 +21,17 @@
  * daemon, not through tsx's loader.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  backup,
-  type ChunkLocation,
-  initRepository,
-  type Repository,
-  writeIndexObject,
-} from "@strongbox/repository";
+import { backup, initRepository, type Repository, writeIndexObject } from "@strongbox/repository";
 import { createLocalStorage } from "@strongbox/storage-local";
 import { applyChurnDay } from "./churn.js";
 import { ensureTree } from "./generate.js";
-import { median } from "./report.js";
+import { formatSeconds, median } from "./report.js";
 import { countEntries } from "./runners/node-walk.mjs";
+import { syntheticEntries, syntheticIds } from "./synthetic-index.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +49,6 @@ const runs = Number(values.runs);
 const { root: pristine, info } = ensureTree(values.data!, "game-server", scale);
 const manySmall = ensureTree(values.data!, "many-small", scale);
 
-const format = (seconds: number[]) => seconds.map((t) => t.toFixed(3)).join(" ");
 /** Seconds `run` takes. */
 const timed = async (run: () => unknown): Promise<number> => {
   const started = performance.now();
@@ -93,7 +86,7 @@ async function churnDays(repo: Repository, source: string, column: string): Prom
   }
   console.log(
     `game-server@${scale}, ${column}: ${days} churn days backed up in one process: ` +
-      `${format(times)} s, median ${median(times).toFixed(3)} s`,
+      `${formatSeconds(times)} s, median ${median(times).toFixed(3)} s`,
   );
 }
 
@@ -114,8 +107,8 @@ async function unchangedManySmall(repo: Repository, column: string): Promise<voi
   const [ours, find, walk] = [backups, finds, walks].map(median) as [number, number, number];
   console.log(
     `many-small@${scale} (${manySmall.info.files} files), ${column}: backed up again with nothing changed ` +
-      `in one process: ${format(backups)} s, median ${ours.toFixed(3)} s; find -printf ${format(finds)} s, ` +
-      `median ${find.toFixed(3)} s; Node's listing and lstat (this process) ${format(walks)} s, median ` +
+      `in one process: ${formatSeconds(backups)} s, median ${ours.toFixed(3)} s; find -printf ${formatSeconds(finds)} s, ` +
+      `median ${find.toFixed(3)} s; Node's listing and lstat (this process) ${formatSeconds(walks)} s, median ` +
       `${walk.toFixed(3)} s. Re-backup / find ${(ours / find).toFixed(2)}, re-backup / Node walk ` +
       `${(ours / walk).toFixed(2)}, Node walk / find ${(walk / find).toFixed(2)}.`,
   );
@@ -123,18 +116,5 @@ async function unchangedManySmall(repo: Repository, column: string): Promise<voi
 
 /** Lists `count` chunks of no backup in one index object (their packs do not exist: nothing reads them). */
 async function indexOtherChunks(repo: Repository, count: number): Promise<void> {
-  if (count === 0) return;
-  const ids = randomBytes(count * 32);
-  function* entries(): Generator<[Uint8Array, ChunkLocation]> {
-    for (let n = 0; n < count; n++) {
-      const location = {
-        pack: (n >> 10).toString(16).padStart(64, "0"),
-        offset: n,
-        length: 100,
-        rawLength: 200,
-      };
-      yield [ids.subarray(n * 32, n * 32 + 32), location];
-    }
-  }
-  await writeIndexObject(repo, entries());
+  if (count > 0) await writeIndexObject(repo, syntheticEntries(syntheticIds(count)));
 }

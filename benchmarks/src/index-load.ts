@@ -6,27 +6,21 @@
  *
  *   pnpm build && cd benchmarks && npx tsx src/index-load.ts [--chunks 1000000] [--runs 5]
  */
-import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { ChunkIndex, type ChunkLocation, decodeIndexObject, encodeIndexObject } from "@strongbox/repository";
-import { median } from "./report.js";
+import { ChunkIndex, decodeIndexObject, encodeIndexObject } from "@strongbox/repository";
+import { formatSeconds, median } from "./report.js";
+import { syntheticEntries, syntheticIds } from "./synthetic-index.js";
 
 const { values } = parseArgs({
   options: { chunks: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" } },
 });
 const chunks = Number(values.chunks);
 const runs = Number(values.runs);
-const ids = randomBytes(chunks * 32);
-const entries = (from: number, to: number): [Uint8Array, ChunkLocation][] =>
-  Array.from({ length: to - from }, (_, n) => {
-    const chunk = from + n;
-    const location = { pack: packIdOf(chunk >> 10), offset: chunk * 100, length: 100, rawLength: 200 };
-    return [ids.subarray(chunk * 32, chunk * 32 + 32), location];
-  });
-const whole = encodeIndexObject(entries(0, chunks));
+const ids = syntheticIds(chunks);
+const whole = encodeIndexObject(syntheticEntries(ids));
 const tenth = Math.ceil(chunks / 10);
 const parts = Array.from({ length: 10 }, (_, n) =>
-  encodeIndexObject(entries(n * tenth, Math.min(chunks, (n + 1) * tenth))),
+  encodeIndexObject(syntheticEntries(ids, n * tenth, Math.min(chunks, (n + 1) * tenth))),
 );
 
 /** `objects` loaded into a fresh index, and the seconds it took. */
@@ -49,13 +43,8 @@ for (let run = 0; run < runs; run++) {
   if (index.clone().size !== chunks) throw new Error("index-load: the copy lost chunks");
   copies.push((performance.now() - started) / 1000);
 }
-const format = (seconds: number[]) => seconds.map((s) => s.toFixed(3)).join(" ");
 console.log(
-  `${chunks} chunks: one index object ${format(one)} s (median ${median(one).toFixed(3)}), ` +
-    `ten objects ${format(ten)} s (median ${median(ten).toFixed(3)}), ` +
-    `a copy of the kept index ${format(copies)} s (median ${median(copies).toFixed(3)})`,
+  `${chunks} chunks: one index object ${formatSeconds(one)} s (median ${median(one).toFixed(3)}), ` +
+    `ten objects ${formatSeconds(ten)} s (median ${median(ten).toFixed(3)}), ` +
+    `a copy of the kept index ${formatSeconds(copies)} s (median ${median(copies).toFixed(3)})`,
 );
-
-function packIdOf(pack: number): string {
-  return pack.toString(16).padStart(32, "0");
-}

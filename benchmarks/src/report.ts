@@ -84,6 +84,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Seconds, three decimals each, space-separated. */
+export function formatSeconds(values: readonly number[]): string {
+  return values.map((value) => value.toFixed(3)).join(" ");
+}
+
 const seconds = (r: ToolResult) => median(r.samples.map((s) => s.seconds));
 const cpu = (r: ToolResult) => median(r.samples.map((s) => s.cpuSeconds));
 const rss = (r: ToolResult) => Math.max(...r.samples.map((s) => s.rssMiB));

@@ -324,10 +324,11 @@ class BackupRun {
     before: Buffer | undefined,
   ): Promise<void> | undefined {
     const match = before ? matchFileRecord(before, entry) : "changed";
-    if (match !== "changed" && this.indexed(recordChunks(before!))) {
+    const chunks = match === "changed" ? undefined : recordChunks(before!);
+    if (chunks && this.indexed(chunks)) {
       this.counts.unchangedFiles++;
       if (match === "same") return this.enqueue({ entry, relative, record: before! });
-      entry.chunks = recordChunks(before!);
+      entry.chunks = chunks;
       return this.enqueue({ entry, relative });
     }
     this.readsPending++;

@@ -45,8 +45,17 @@ const MAX_RECORD_BYTES = 512 * 1024 * 1024;
  * little-endian. A record is stored as it is written, so a record read back is a valid record to write.
  */
 export function encodeTreeEntry(entry: TreeEntry): Buffer {
-  const path = encodePath(entry.path);
-  const link = entry.linkTarget === undefined ? undefined : encodePath(entry.linkTarget);
+  const [path, link] = encodedPaths(entry);
+  return recordOf(entry, path, link);
+}
+
+/** The bytes of an entry's path and link target. */
+function encodedPaths(entry: TreeEntry): [Uint8Array, Uint8Array | undefined] {
+  return [encodePath(entry.path), entry.linkTarget === undefined ? undefined : encodePath(entry.linkTarget)];
+}
+
+/** An entry's record in a buffer of its own. */
+function recordOf(entry: TreeEntry, path: Uint8Array, link: Uint8Array | undefined): Buffer {
   const out = Buffer.allocUnsafe(recordBytes(entry, path, link));
   writeRecord(out, new DataView(out.buffer, out.byteOffset, out.byteLength), 0, entry, path, link);
   return out;
@@ -113,18 +122,18 @@ export class TreeWriter {
 
   /** Adds an entry's record; returns the tree chunks completed (when a batch went to the stream). */
   add(entry: TreeEntry): Buffer[] {
-    const path = encodePath(entry.path);
-    const link = entry.linkTarget === undefined ? undefined : encodePath(entry.linkTarget);
+    const [path, link] = encodedPaths(entry);
     const bytes = recordBytes(entry, path, link);
-    if (bytes > this.batchBytes) return [...this.flush(), ...this.stream.push(encodeTreeEntry(entry))];
+    if (bytes > this.batchBytes) return [...this.flush(), ...this.stream.push(recordOf(entry, path, link))];
     const chunks = this.at + bytes > this.batchBytes ? this.flush() : [];
     this.at = writeRecord(this.batch, this.view, this.at, entry, path, link);
     return chunks;
   }
 
   /** Adds a record as read from a tree (see {@link TreeDecoder.records}); returns the tree chunks completed. */
-  addRecord(record: Uint8Array): Buffer[] {
-    if (record.length > this.batchBytes) return [...this.flush(), ...this.stream.push(Buffer.from(record))];
+  addRecord(record: Buffer): Buffer[] {
+    // A record read back is never written again: the stream may keep views of it.
+    if (record.length > this.batchBytes) return [...this.flush(), ...this.stream.push(record)];
     const chunks = this.at + record.length > this.batchBytes ? this.flush() : [];
     this.batch.set(record, this.at);
     this.at += record.length;
@@ -161,7 +170,7 @@ const scratch = new DataView(new ArrayBuffer(HEADER_BYTES));
 const scratchBytes = new Uint8Array(scratch.buffer);
 
 /** Compares a record (as {@link TreeDecoder.records} gives it) with a file entry of the walk. */
-export function matchFileRecord(record: Uint8Array, entry: TreeEntry): RecordMatch {
+export function matchFileRecord(record: Buffer, entry: TreeEntry): RecordMatch {
   if (record[4] !== 0 || entry.type !== "file") return "changed";
   writeFields(scratch, 0, entry);
   if (!sameBytes(record, MTIME_AT, INODE_AT + 8) || !sameBytes(record, SIZE_AT, SIZE_AT + 8))
@@ -169,37 +178,35 @@ export function matchFileRecord(record: Uint8Array, entry: TreeEntry): RecordMat
   const same =
     sameBytes(record, MODE_AT, MTIME_AT) &&
     sameBytes(record, INODE_AT + 8, SIZE_AT) &&
-    readU32(record, LINK_LENGTH_AT) === 0;
+    record.readUInt32LE(LINK_LENGTH_AT) === 0;
   return same ? "same" : "same-content";
 }
 
 /** Whether bytes `from` to `to` of a record are those {@link matchFileRecord} wrote in its scratch header. */
-function sameBytes(record: Uint8Array, from: number, to: number): boolean {
+function sameBytes(record: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (record[i] !== scratchBytes[i]) return false;
   return true;
 }
 
 /** The chunk ids of a record (a view of its bytes). */
-export function recordChunks(record: Uint8Array): Uint8Array {
-  return record.subarray(HEADER_BYTES + readU32(record, PATH_LENGTH_AT) + readU32(record, LINK_LENGTH_AT));
+export function recordChunks(record: Buffer): Buffer {
+  return record.subarray(
+    HEADER_BYTES + record.readUInt32LE(PATH_LENGTH_AT) + record.readUInt32LE(LINK_LENGTH_AT),
+  );
 }
 
 /**
  * Compares a record's path with `path` (bytes) in the order the walk meets them, without copying it: depth
  * first, parents before children, siblings by name bytes; that is bytewise, with `/` below every other byte.
  */
-export function compareRecordPath(record: Uint8Array, path: Uint8Array): number {
-  const length = readU32(record, PATH_LENGTH_AT);
+export function compareRecordPath(record: Buffer, path: Uint8Array): number {
+  const length = record.readUInt32LE(PATH_LENGTH_AT);
   const n = Math.min(length, path.length);
   for (let i = 0; i < n; i++) {
     const order = walkByte(record[HEADER_BYTES + i]!) - walkByte(path[i]!);
     if (order !== 0) return order;
   }
   return length - path.length;
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
 /** Reads tree records from bytes that arrive in any slices. */
@@ -226,7 +233,7 @@ export class TreeDecoder {
     const records: Buffer[] = [];
     let at = 0;
     while (data.length - at >= 4) {
-      const length = readU32(data, at);
+      const length = data.readUInt32LE(at);
       if (length < HEADER_BYTES - 4 || length > MAX_RECORD_BYTES)
         throw this.damaged("a record has an impossible length");
       if (data.length - at - 4 < length) break;
@@ -234,9 +241,9 @@ export class TreeDecoder {
       if (TYPES[record[4]!] === undefined) throw this.damaged(`unknown entry type ${record[4]}`);
       const fields =
         HEADER_BYTES +
-        readU32(record, PATH_LENGTH_AT) +
-        readU32(record, LINK_LENGTH_AT) +
-        readU32(record, CHUNK_COUNT_AT) * ID_BYTES;
+        record.readUInt32LE(PATH_LENGTH_AT) +
+        record.readUInt32LE(LINK_LENGTH_AT) +
+        record.readUInt32LE(CHUNK_COUNT_AT) * ID_BYTES;
       if (fields !== record.length) throw this.damaged("a record's fields do not fill it");
       records.push(record);
       at += 4 + length;
@@ -258,14 +265,14 @@ export class TreeDecoder {
     const size = record.readBigUInt64LE(SIZE_AT);
     if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw this.damaged("a file size is out of range");
     const pathAt = HEADER_BYTES;
-    const linkAt = pathAt + readU32(record, PATH_LENGTH_AT);
-    const chunksAt = linkAt + readU32(record, LINK_LENGTH_AT);
+    const linkAt = pathAt + record.readUInt32LE(PATH_LENGTH_AT);
+    const chunksAt = linkAt + record.readUInt32LE(LINK_LENGTH_AT);
     const entry: TreeEntry = {
       path: decodePath(record.subarray(pathAt, linkAt)),
       type,
-      mode: readU32(record, MODE_AT),
-      uid: readU32(record, MODE_AT + 4),
-      gid: readU32(record, MODE_AT + 8),
+      mode: record.readUInt32LE(MODE_AT),
+      uid: record.readUInt32LE(MODE_AT + 4),
+      gid: record.readUInt32LE(MODE_AT + 8),
       mtimeNs: record.readBigInt64LE(MTIME_AT),
       ctimeNs: record.readBigInt64LE(CTIME_AT),
       inode: record.readBigUInt64LE(INODE_AT),
