@@ -19,7 +19,7 @@ import { lockRepository, type RepositoryLock } from "./locks.js";
 import { createPackWriter, type PackKind, type PackWriter } from "./packs.js";
 import { chunkingSecrets, type Repository } from "./repository.js";
 import {
-  listSnapshots,
+  latestSnapshot,
   newSnapshotId,
   readTreeRecords,
   type Snapshot,
@@ -113,9 +113,7 @@ async function backupLocked(
   // the server's snapshots are read at once: on S3 that is one round of requests less for every backup.
   const [{ index }, parent] = await Promise.all([
     loadIndex(repo),
-    options.rereadAll
-      ? undefined
-      : listSnapshots(repo, { server: options.server }).then((snapshots) => snapshots.at(-1)),
+    options.rereadAll ? undefined : latestSnapshot(repo, options.server),
   ]);
   const run = new BackupRun(repo, index, options, lock);
   const previous = parent ? new TreeCursor(readTreeRecords(repo, index, parent, signal)) : undefined;
@@ -164,7 +162,7 @@ async function backupLocked(
     await run.close();
   }
   const snapshot: Snapshot = {
-    id: newSnapshotId(repo, options.server),
+    id: newSnapshotId(repo, options.server, started),
     server: options.server,
     time: started.toISOString(),
     ...(parent ? { parent: parent.id } : {}),

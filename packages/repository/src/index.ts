@@ -61,6 +61,7 @@ export {
 export { type RestoreSnapshotOptions, restoreSnapshot } from "./restore.js";
 export {
   deleteSnapshotObject,
+  latestSnapshot,
   listSnapshotIds,
   listSnapshots,
   readSnapshot,

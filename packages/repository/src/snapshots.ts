@@ -26,7 +26,7 @@ export interface SnapshotCounts {
 
 /** One backup in a repository. Stored sealed at `snapshots/<its server tag>/<id>` (see {@link newSnapshotId}). */
 export interface Snapshot {
-  /** 32 hex digits: its server's tag (8), then random ones. */
+  /** 32 hex digits: its server's tag (8), its backup's start time (12: milliseconds since 1970), then random ones (12). */
   id: string;
   /** The server (or any name) it is a backup of: file-level skip compares with its previous snapshot. */
   server: string;
@@ -45,15 +45,22 @@ export interface Snapshot {
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
+/** Hex digits of a snapshot id, after its server tag, that hold its backup's start time. */
+const TIME_DIGITS = 12;
+
 /**
- * A new snapshot id for a backup of `server`: its tag (8 hex digits of an HMAC of the name, keyed with the
- * repository's secret when it is encrypted), then 24 random ones. Snapshots are stored in a folder per tag,
- * so a backup finds its parent by listing and reading its own server's snapshots only, not every snapshot
- * of every server sharing the repository. An encrypted repository's tags tell which snapshots share a
- * server, never its name.
+ * A new snapshot id for a backup of `server` that started at `started`: its tag (8 hex digits of an HMAC of
+ * the name, keyed with the repository's secret when it is encrypted), the start time in milliseconds (12),
+ * then 12 random digits. Snapshots are stored in a folder per tag, so a backup finds its parent by listing
+ * its own server's snapshots only, not every snapshot of every server sharing the repository, and reads
+ * only the newest: ids of one tag sort by start time. An encrypted repository's tags tell which snapshots
+ * share a server, never its name; its ids tell when each backup started, as the stored objects' own times
+ * do.
  */
-export function newSnapshotId(repo: Repository, server: string): string {
-  return serverTag(repo, server) + randomBytes(16 - SERVER_TAG_DIGITS / 2).toString("hex");
+export function newSnapshotId(repo: Repository, server: string, started: Date): string {
+  const time = Math.max(0, started.getTime()).toString(16).padStart(TIME_DIGITS, "0");
+  const random = randomBytes((32 - SERVER_TAG_DIGITS - TIME_DIGITS) / 2).toString("hex");
+  return serverTag(repo, server) + time + random;
 }
 
 /** @throws StrongboxError `INVALID_INPUT` when `id` is not a snapshot id (32 hex digits). */
@@ -125,18 +132,35 @@ export async function listSnapshotIds(repo: Repository, server?: string): Promis
  */
 export async function listSnapshots(repo: Repository, filter: { server?: string } = {}): Promise<Snapshot[]> {
   const ids = await listSnapshotIds(repo, filter.server);
-  const read = (id: string) =>
-    readSnapshot(repo, id).catch((error: unknown) => {
-      // Forgotten between the listing and the read: not an error.
-      if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
-      throw error;
-    });
   const snapshots: Snapshot[] = [];
-  for await (const snapshot of readAhead(ids, read)) {
+  for await (const snapshot of readAhead(ids, (id) => readListed(repo, id))) {
     if (snapshot && (filter.server === undefined || snapshot.server === filter.server))
       snapshots.push(snapshot);
   }
   return snapshots.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+}
+
+/** A listed snapshot, or `undefined` when it was forgotten between the listing and the read (not an error). */
+function readListed(repo: Repository, id: string): Promise<Snapshot | undefined> {
+  return readSnapshot(repo, id).catch((error: unknown) => {
+    if (error instanceof StrongboxError && error.code === "NOT_FOUND") return undefined;
+    throw error;
+  });
+}
+
+/**
+ * The latest snapshot of `server` (the one whose backup started last), or `undefined` when it has none. Its
+ * tag's snapshots are read newest first until one is the server's: one read, unless another server's
+ * name has the same tag and backed up since.
+ * @throws StrongboxError `INVALID_INPUT` when a snapshot read is damaged.
+ */
+export async function latestSnapshot(repo: Repository, server: string): Promise<Snapshot | undefined> {
+  const ids = (await listSnapshotIds(repo, server)).sort().reverse();
+  for (const id of ids) {
+    const snapshot = await readListed(repo, id);
+    if (snapshot?.server === server) return snapshot;
+  }
+  return undefined;
 }
 
 /** True when a snapshot object with this id is stored (whether or not it can be read). */

@@ -12,8 +12,10 @@ import { run, useTempDirs } from "../../core/test/helpers/tree.js";
 import {
   backup,
   initRepository,
+  latestSnapshot,
   listSnapshots,
   loadIndex,
+  openRepository,
   type Repository,
   readTree,
   restoreSnapshot,
@@ -180,7 +182,7 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
     expect(dataReads).toHaveLength(1);
   });
 
-  test("a backup reads only its own server's snapshots to find its parent, even when tags collide", async () => {
+  test("a backup reads only its server's latest snapshot to find its parent, even when tags collide", async () => {
     // Two names whose tags (8 hex digits of sha256 in a repository without a password) are the same.
     const tag = (name: string) =>
       createHash("sha256").update("strongbox server\0").update(name).digest("hex").slice(0, 8);
@@ -210,21 +212,55 @@ describe.each(STORAGES)("backup and restore on %s", (_, makeStorage) => {
     expect(made.get(one)![0]!.slice(0, 8)).toBe(made.get(two)![0]!.slice(0, 8));
     expect((await listSnapshots(repo)).length).toBe(10);
 
+    const key = (id: string) => `snapshots/${id.slice(0, 8)}/${id}`;
     snapshotReads.length = 0;
     const third = await backup(repo, { source, server: "alpha" });
     expect(third.parent).toBe(made.get("alpha")![1]);
     expect(third.counts.unchangedFiles).toBe(third.counts.files);
-    expect(snapshotReads.sort()).toEqual(
-      made
-        .get("alpha")!
-        .map((id) => `snapshots/${id.slice(0, 8)}/${id}`)
-        .sort(),
-    );
-    // The twins share a folder: each reads the other's two, and takes only its own as parent.
+    expect(snapshotReads).toEqual([key(made.get("alpha")![1]!)]);
+    // The twins share a folder, read newest first: `two`'s latest is the newest there; `one`'s comes after
+    // two of `two`'s.
     snapshotReads.length = 0;
     const twin = await backup(repo, { source, server: two });
     expect(twin.parent).toBe(made.get(two)![1]);
-    expect(snapshotReads).toHaveLength(4);
+    expect(snapshotReads).toEqual([key(made.get(two)![1]!)]);
+    snapshotReads.length = 0;
+    const other = await backup(repo, { source, server: one });
+    expect(other.parent).toBe(made.get(one)![1]);
+    expect(snapshotReads).toEqual([key(twin.id), key(made.get(two)![1]!), key(made.get(one)![1]!)]);
+  });
+
+  test("snapshot ids sort by their backup's start time; the latest is the parent", async () => {
+    const dir = await tempDir("strongbox-repo-");
+    const source = await serverTree(dir);
+    const inner = makeStorage(dir);
+    const repo = await initRepository({ storage: inner });
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const snapshot = await backup(repo, { source, server: "s1" });
+      expect(Number.parseInt(snapshot.id.slice(8, 20), 16)).toBe(Date.parse(snapshot.time));
+      ids.push(snapshot.id);
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect((await latestSnapshot(repo, "s1"))?.id).toBe(ids[2]);
+    expect(await latestSnapshot(repo, "s2")).toBeUndefined();
+    // A snapshot listed but forgotten before it is read (the newest listed here) is passed over.
+    const ghost = `${ids[2]!.slice(0, 8)}${"f".repeat(24)}`;
+    const listed: StorageAdapter = {
+      ...inner,
+      async *list(prefix) {
+        yield* inner.list(prefix);
+        if (prefix.startsWith("snapshots/"))
+          yield { key: `snapshots/${ghost.slice(0, 8)}/${ghost}`, size: 1, modifiedAt: new Date() };
+      },
+    };
+    const { storage, gets } = countingGets(listed, "snapshots/");
+    const withGhost = await openRepository({ storage });
+    expect((await latestSnapshot(withGhost, "s1"))?.id).toBe(ids[2]);
+    expect(gets.map((key) => key.split("/")[2])).toEqual([ghost, ids[2]]);
+    const next = await backup(withGhost, { source, server: "s1" });
+    expect(next.parent).toBe(ids[2]);
+    expect(next.id > ids[2]!).toBe(true);
   });
 
   test("a backup lists the index and its server's snapshots at once, not one after the other", async () => {
