@@ -27,6 +27,7 @@ export type {
   ArchiveSource,
   ArchiveWarning,
   ArchiveWarningCode,
+  ExtractCounts,
   ExtractLimits,
   ExtractOptions,
   ExtractResult,

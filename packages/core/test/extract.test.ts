@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   createReadStream,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -349,6 +350,33 @@ describe("targets, checksums, progress and cancellation", () => {
     const bytes = craftTarGz(entries);
     const result = await extract(chunked(bytes), join(root, "t"), { expectedChecksum: checksumOf(bytes) });
     expect(result.checksum).toBe(checksumOf(bytes));
+  });
+
+  test("checksum: false extracts the same files without hashing the archive: the result has no checksum", async () => {
+    const bytes = craftTarGz(entries);
+    const hashed = await extract(chunked(bytes), join(root, "hashed"));
+    const skipped = await extract(chunked(bytes), join(root, "skipped"), { checksum: false });
+    expect(hashed.checksum).toBe(checksumOf(bytes));
+    expect("checksum" in skipped).toBe(false);
+    expect(skipped).toEqual({
+      files: hashed.files,
+      directories: hashed.directories,
+      symlinks: hashed.symlinks,
+      bytes: hashed.bytes,
+    });
+    expect(snapshotTree(join(root, "skipped"))).toEqual(snapshotTree(join(root, "hashed")));
+  });
+
+  test("checksum: false with an expected checksum is INVALID_INPUT, before anything is made", async () => {
+    const bytes = craftTarGz(entries);
+    const target = join(root, "t");
+    await expect(
+      extract(chunked(bytes), target, { checksum: false, expectedChecksum: checksumOf(bytes) }),
+    ).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+      message: expect.stringContaining("give one option or the other"),
+    });
+    expect(existsSync(target)).toBe(false);
   });
 
   test("a malformed expected checksum or mode is INVALID_INPUT", async () => {

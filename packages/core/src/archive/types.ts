@@ -118,6 +118,12 @@ export interface ExtractOptions extends ArchiveOperationOptions {
   compression?: "gzip" | "none";
   /** `sha256:<hex>` the archive must match; nothing in the target changes unless it does. */
   expectedChecksum?: string;
+  /**
+   * `false` skips hashing the archive bytes: the result then has no `checksum`, and `expectedChecksum`
+   * cannot be given. For a stream whose content is checked already, such as a repository snapshot's (each
+   * chunk is checked against its id): hashing took 7% of a restore's CPU time in a profile. Default `true`.
+   */
+  checksum?: boolean;
   /** Restore only these paths (files, or directories with all they hold). */
   only?: readonly string[];
   limits?: ExtractLimits;
@@ -133,10 +139,14 @@ export interface ExtractOptions extends ArchiveOperationOptions {
   writeLimiters?: readonly RateLimiter[];
 }
 
-/** What a finished extract wrote. */
-export interface ExtractResult {
+/** What a finished extract wrote, and the archive's checksum. */
+export interface ExtractResult extends ExtractCounts {
   /** `sha256:<hex>` of the archive bytes read. */
   checksum: string;
+}
+
+/** What a finished extract wrote. */
+export interface ExtractCounts {
   files: number;
   directories: number;
   symlinks: number;

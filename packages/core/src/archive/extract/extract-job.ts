@@ -12,7 +12,7 @@ import {
 } from "../staging/staging-tree.js";
 import { type StagedDirectory, StagingWriter } from "../staging/staging-writer.js";
 import { TarParser } from "../tar/tar-parse.js";
-import type { ArchiveWarning, ExtractResult, Progress, RestoreMode } from "../types.js";
+import type { ArchiveWarning, ExtractCounts, Progress, RestoreMode } from "../types.js";
 import { toExtractError } from "./extract-errors.js";
 import { inflateArchive, plainArchive } from "./extract-inflate.js";
 import type { ResolvedLimits } from "./extract-limits.js";
@@ -32,6 +32,8 @@ export interface ExtractJobParams {
   selection: string[] | undefined;
   limits: ResolvedLimits;
   expectedChecksum: string | undefined;
+  /** False: the archive bytes are not hashed, and the result has no checksum. */
+  hashArchive: boolean;
   totalBytes: number | undefined;
   /** Ignore rules of target entries a whole `truncate` keeps (see `ExtractOptions.keep`). */
   keep?: string | undefined;
@@ -54,6 +56,9 @@ export interface ExtractJobHooks {
 const IMPLIED_DIRECTORY_MODE = 0o755;
 const PROGRESS_INTERVAL_MS = 100;
 
+/** What an extract job gives back: its counts, and the archive's checksum unless it was not hashed. */
+export type ExtractOutcome = ExtractCounts & { checksum?: string };
+
 /**
  * Extracts a tar.gz byte stream into `params.target`: stages everything in a private folder inside the
  * target, verifies the archive's checksum, then swaps the staged entries in. The target is unchanged if
@@ -64,7 +69,7 @@ export async function runExtractJob(
   input: AsyncIterable<Uint8Array>,
   params: ExtractJobParams,
   hooks: ExtractJobHooks,
-): Promise<ExtractResult> {
+): Promise<ExtractOutcome> {
   const folders: SwapFolders = {
     target: params.target,
     staging: join(params.target, params.stagingName),
@@ -96,7 +101,7 @@ export async function runExtractJob(
     applyDirectoryMetadata(folders.target, writer.directories, merged);
     removeTree(folders.aside);
     removeTree(folders.staging);
-    return { checksum, ...writer.counts };
+    return { ...(checksum === undefined ? {} : { checksum }), ...writer.counts };
   } catch (error) {
     writer.dispose();
     removeTree(folders.staging);
@@ -107,14 +112,17 @@ export async function runExtractJob(
   }
 }
 
-/** Streams the archive into the staging folder; returns the `sha256:` checksum of the archive bytes. */
+/**
+ * Streams the archive into the staging folder; returns the `sha256:` checksum of the archive bytes, unless
+ * `params.hashArchive` is false.
+ */
 async function stage(
   input: AsyncIterable<Uint8Array>,
   writer: StagingWriter,
   params: ExtractJobParams,
   hooks: ExtractJobHooks,
-): Promise<string> {
-  const hash = createHash("sha256");
+): Promise<string | undefined> {
+  const hash = params.hashArchive ? createHash("sha256") : undefined;
   const parser = new TarParser(writer, { maxSparseRuns: params.limits.maxSparseRuns });
   let archiveBytes = 0;
   let lastReport = 0;
@@ -126,7 +134,7 @@ async function stage(
     signal: hooks.signal,
     onConsumed: hooks.onInputConsumed,
     onCompressed(chunk) {
-      hash.update(chunk);
+      hash?.update(chunk);
       archiveBytes += chunk.length;
     },
   });
@@ -137,7 +145,7 @@ async function stage(
   }
   parser.end();
   report();
-  return `sha256:${hash.digest("hex")}`;
+  return hash && `sha256:${hash.digest("hex")}`;
 }
 
 function requireSelectionMatched(selection: Set<string> | undefined, matched: Set<string>): void {

@@ -2,8 +2,8 @@ import { Readable } from "node:stream";
 import { abortError } from "../../errors.js";
 import type { ArchiveWorkers } from "../archive-workers.js";
 import { spawnWorker } from "../spawn-worker.js";
-import type { ArchiveSource, ExtractResult } from "../types.js";
-import type { ExtractJobHooks, ExtractJobParams } from "./extract-job.js";
+import type { ArchiveSource } from "../types.js";
+import type { ExtractJobHooks, ExtractJobParams, ExtractOutcome } from "./extract-job.js";
 import {
   deserializeError,
   type ExtractWorkerData,
@@ -44,7 +44,7 @@ export async function extractInWorker(
   source: ArchiveSource,
   params: ExtractJobParams,
   hooks: ExtractWorkerHooks,
-): Promise<ExtractResult> {
+): Promise<ExtractOutcome> {
   const ring = hooks.workers?.memory.borrow(INPUT_RING_BYTES) ?? new SharedArrayBuffer(INPUT_RING_BYTES);
   const data: ExtractWorkerData = { params, ring };
   const worker =
@@ -71,7 +71,7 @@ export async function extractInWorker(
         if (!settled) send({ type: "grant", bytes });
       });
   };
-  const outcome = new Promise<ExtractResult>((resolve, reject) => {
+  const outcome = new Promise<ExtractOutcome>((resolve, reject) => {
     worker.on("message", (message: FromExtractWorker) => {
       if (message.type === "ack") {
         used -= message.bytes;

@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode, StrongboxError } from "../../errors.js";
-import type { ArchiveWarning, ExtractResult, Progress } from "../types.js";
-import type { ExtractJobParams } from "./extract-job.js";
+import type { ArchiveWarning, Progress } from "../types.js";
+import type { ExtractJobParams, ExtractOutcome } from "./extract-job.js";
 
 /** Messages the main thread sends to an extract worker. */
 export type ToExtractWorker =
@@ -35,7 +35,7 @@ export type FromExtractWorker =
   | { type: "warning"; warning: ArchiveWarning }
   /** Inflated bytes about to be written, for the main thread's rate limiters. */
   | { type: "throttle"; bytes: number }
-  | { type: "done"; result: ExtractResult }
+  | { type: "done"; result: ExtractOutcome }
   | { type: "fail"; error: SerializedError };
 
 /** Flattens an error for `postMessage`, keeping a StrongboxError's code and details. */

@@ -4,7 +4,7 @@ import { StrongboxError, throwIfAborted } from "../../errors.js";
 import { createIgnoreMatcher } from "../../ignore.js";
 import type { RateLimiter } from "../../io/rate-limit.js";
 import { newWorkFolderNames } from "../staging/staging-names.js";
-import type { ArchiveSource, ExtractOptions, ExtractResult, RestoreMode } from "../types.js";
+import type { ArchiveSource, ExtractCounts, ExtractOptions, ExtractResult, RestoreMode } from "../types.js";
 import { resolveLimits } from "./extract-limits.js";
 import { extractInWorker } from "./extract-worker-client.js";
 import { normalizeSelection } from "./safe-path.js";
@@ -36,11 +36,21 @@ const MODES: readonly RestoreMode[] = ["merge", "truncate"];
  * });
  * ```
  */
+export function extract(
+  source: ArchiveSource,
+  target: string,
+  options: ExtractOptions & { checksum: false },
+): Promise<ExtractCounts>;
+export function extract(
+  source: ArchiveSource,
+  target: string,
+  options?: ExtractOptions,
+): Promise<ExtractResult>;
 export async function extract(
   source: ArchiveSource,
   target: string,
   options: ExtractOptions = {},
-): Promise<ExtractResult> {
+): Promise<ExtractCounts & { checksum?: string }> {
   const mode = options.mode ?? "merge";
   if (!MODES.includes(mode)) {
     throw new StrongboxError("INVALID_INPUT", `The restore mode must be "merge" or "truncate".`, {
@@ -54,6 +64,12 @@ export async function extract(
       {
         details: { expectedChecksum: options.expectedChecksum },
       },
+    );
+  }
+  if (options.checksum === false && options.expectedChecksum !== undefined) {
+    throw new StrongboxError(
+      "INVALID_INPUT",
+      "An extract that skips the checksum cannot check an expected one: give one option or the other.",
     );
   }
   if (
@@ -87,6 +103,7 @@ export async function extract(
         selection: selection && [...selection],
         limits,
         expectedChecksum: options.expectedChecksum,
+        hashArchive: options.checksum !== false,
         totalBytes: options.totalBytes,
         keep,
         throttled: throttle !== undefined,
