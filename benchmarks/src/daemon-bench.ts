@@ -29,7 +29,7 @@ import { backup, initRepository, type Repository, writeIndexObject } from "@stro
 import { createLocalStorage } from "@strongbox/storage-local";
 import { applyChurnDay } from "./churn.js";
 import { ensureTree } from "./generate.js";
-import { formatSeconds, median } from "./report.js";
+import { formatSeconds, median, timed } from "./report.js";
 import { countEntries } from "./runners/node-walk.mjs";
 import { syntheticEntries, syntheticIds } from "./synthetic-index.js";
 
@@ -50,11 +50,7 @@ const { root: pristine, info } = ensureTree(values.data!, "game-server", scale);
 const manySmall = ensureTree(values.data!, "many-small", scale);
 
 /** Seconds `run` takes. */
-const timed = async (run: () => unknown): Promise<number> => {
-  const started = performance.now();
-  await run();
-  return (performance.now() - started) / 1000;
-};
+const seconds = async (run: () => unknown): Promise<number> => (await timed(run))[1];
 
 for (const password of [undefined, "daemon-bench"]) {
   const work = mkdtempSync(join(tmpdir(), "strongbox-daemon-bench-"));
@@ -82,7 +78,7 @@ async function churnDays(repo: Repository, source: string, column: string): Prom
   const times: number[] = [];
   for (let day = 1; day <= days; day++) {
     applyChurnDay(source, day, scale);
-    times.push(await timed(() => backup(repo, options)));
+    times.push(await seconds(() => backup(repo, options)));
   }
   console.log(
     `game-server@${scale}, ${column}: ${days} churn days backed up in one process: ` +
@@ -98,11 +94,11 @@ async function unchangedManySmall(repo: Repository, column: string): Promise<voi
   const finds: number[] = [];
   const walks: number[] = [];
   for (let run = 0; run < runs; run++) {
-    backups.push(await timed(() => backup(repo, options)));
+    backups.push(await seconds(() => backup(repo, options)));
     finds.push(
-      await timed(() => execFileSync("find", [source, "-printf", "%s %T@\\n"], { maxBuffer: 1 << 30 })),
+      await seconds(() => execFileSync("find", [source, "-printf", "%s %T@\\n"], { maxBuffer: 1 << 30 })),
     );
-    walks.push(await timed(() => countEntries(source)));
+    walks.push(await seconds(() => countEntries(source)));
   }
   const [ours, find, walk] = [backups, finds, walks].map(median) as [number, number, number];
   console.log(

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { ChunkIndex, decodeIndexObject, encodeIndexObject } from "@strongbox/repository";
-import { formatSeconds, median } from "./report.js";
+import { formatSeconds, median, timed } from "./report.js";
 import { syntheticEntries, syntheticIds } from "./synthetic-index.js";
 
 const { values } = parseArgs({
@@ -24,24 +24,24 @@ const parts = Array.from({ length: 10 }, (_, n) =>
 );
 
 /** `objects` loaded into a fresh index, and the seconds it took. */
-const load = (objects: Buffer[]): [ChunkIndex, number] => {
-  const started = performance.now();
-  const index = new ChunkIndex();
-  for (const object of objects) decodeIndexObject(object, index, "bench");
-  index.compact();
-  if (index.size !== chunks) throw new Error(`index-load: ${index.size} chunks loaded, not ${chunks}`);
-  return [index, (performance.now() - started) / 1000];
-};
+const load = (objects: Buffer[]): Promise<[ChunkIndex, number]> =>
+  timed(() => {
+    const index = new ChunkIndex();
+    for (const object of objects) decodeIndexObject(object, index, "bench");
+    index.compact();
+    if (index.size !== chunks) throw new Error(`index-load: ${index.size} chunks loaded, not ${chunks}`);
+    return index;
+  });
 const one: number[] = [];
 const ten: number[] = [];
 const copies: number[] = [];
 for (let run = 0; run < runs; run++) {
-  const [index, seconds] = load([whole]);
+  const [index, seconds] = await load([whole]);
   one.push(seconds);
-  ten.push(load(parts)[1]);
-  const started = performance.now();
-  if (index.clone().size !== chunks) throw new Error("index-load: the copy lost chunks");
-  copies.push((performance.now() - started) / 1000);
+  ten.push((await load(parts))[1]);
+  const [copy, copySeconds] = await timed(() => index.clone());
+  if (copy.size !== chunks) throw new Error("index-load: the copy lost chunks");
+  copies.push(copySeconds);
 }
 console.log(
   `${chunks} chunks: one index object ${formatSeconds(one)} s (median ${median(one).toFixed(3)}), ` +

@@ -84,6 +84,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Seconds `run` takes (in this process), with what it returned. */
+export async function timed<T>(run: () => T | Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await run();
+  return [value, (performance.now() - started) / 1000];
+}
+
 /** Seconds, three decimals each, space-separated. */
 export function formatSeconds(values: readonly number[]): string {
   return values.map((value) => value.toFixed(3)).join(" ");

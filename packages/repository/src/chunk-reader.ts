@@ -14,8 +14,8 @@ export interface ReadChunksOptions {
   concurrency?: number;
   /**
    * Chunks of one pack are read together up to this many bytes (default: 1 MiB from a storage on this
-   * machine, see core's `storesOnThisMachine`: a read there is a system call, and each is fresh memory; 4 MiB from any
-   * other, where a request takes tens of milliseconds to start).
+   * machine, see core's `storesOnThisMachine`: a read there is a system call, and each is fresh memory;
+   * 4 MiB from any other, where a request takes tens of milliseconds to start).
    */
   maxReadBytes?: number;
   /**

@@ -28,9 +28,8 @@ export async function listIndexObjects(repo: Repository): Promise<string[]> {
  */
 export async function loadIndex(repo: Repository): Promise<{ index: ChunkIndex; objects: string[] }> {
   if (!repo.keepsIndex) {
-    const loaded = await loadObjects(repo, new ChunkIndex(), new Set(), await listIndexObjects(repo));
-    loaded.index.compact();
-    return { index: loaded.index, objects: [...loaded.objects] };
+    const { index, objects } = await loadAll(repo, await listIndexObjects(repo));
+    return { index, objects: [...objects] };
   }
   // One load at a time per handle, each starting from what the last one left once its copy is made; a load
   // that failed leaves nothing to start from.
@@ -72,7 +71,12 @@ async function refreshKept(repo: Repository, last: LoadedIndex | undefined): Pro
       listed.filter((id) => !last.objects.has(id)),
     );
   }
-  const loaded = await loadObjects(repo, new ChunkIndex(), new Set(), listed);
+  return loadAll(repo, listed);
+}
+
+/** Index objects `ids` read into a new index, compacted. */
+async function loadAll(repo: Repository, ids: string[]): Promise<LoadedIndex> {
+  const loaded = await loadObjects(repo, new ChunkIndex(), new Set(), ids);
   loaded.index.compact();
   return loaded;
 }

@@ -44,8 +44,14 @@ export function extract(
 export function extract(
   source: ArchiveSource,
   target: string,
-  options?: ExtractOptions,
+  options?: ExtractOptions & { checksum?: true },
 ): Promise<ExtractResult>;
+/** With `checksum` known only at run time: the result has the checksum unless it was `false`. */
+export function extract(
+  source: ArchiveSource,
+  target: string,
+  options: ExtractOptions,
+): Promise<ExtractCounts & { checksum?: string }>;
 export async function extract(
   source: ArchiveSource,
   target: string,
